@@ -1,0 +1,1 @@
+"""Library functions behind the CLI commands, one module per command."""

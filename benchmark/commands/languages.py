@@ -1,0 +1,67 @@
+"""``xbench languages`` and ``xbench data check``."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+from tqdm import tqdm
+
+from benchmark.data.check import language_stats
+from benchmark.data.sources import resolve_source
+from benchmark.languages import expand_language_spec, missing_message, select_languages
+from benchmark.tasks import get_task
+
+ENTITY_TYPES = ("PER", "ORG", "LOC")
+
+
+def _count_sentences(path) -> int:
+    """Sentences in a text-layout file without parsing it: runs of non-blank lines."""
+    count, in_sentence = 0, False
+    with open(path, "rb") as handle:
+        for line in handle:
+            blank = not line.strip()
+            if not blank and not in_sentence:
+                count += 1
+            in_sentence = not blank
+    return count
+
+
+def languages_table(task_name: str, spec: str, data_dir) -> str:
+    task = get_task(task_name)
+    source = resolve_source(data_dir)
+    selection = select_languages(task, spec, source)
+    rows = []
+    for code in selection.requested:
+        lang = task.languages[code]
+        present = code in selection.present
+        counts = ["-"] * 3
+        if present and source.kind in ("panx", "rahimi"):
+            counts = [_count_sentences(p) if (p := source.split_path(code, s)).exists() else "missing"
+                      for s in ("train", "validation", "test")]
+        elif present:
+            counts = [source.load(task, code)[s].num_rows for s in ("train", "validation", "test")]
+        rows.append([code, lang.name, lang.script, *counts, "yes" if present else "MISSING"])
+    table = tabulate(rows, headers=["code", "language", "script", "train", "dev", "test", "data"])
+    lines = [table, "", f"{len(selection.present)} of {len(selection.requested)} languages have data "
+             f"in {source.describe()}."]
+    if selection.missing:
+        lines.append(missing_message(selection, source) + ".")
+    return "\n".join(lines)
+
+
+def data_check_table(task_name: str, spec: str, data_dir) -> str:
+    task = get_task(task_name)
+    source = resolve_source(data_dir)
+    selection = select_languages(task, spec, source)
+    rows = []
+    for code in tqdm(selection.present, desc="checking", unit="lang", leave=False):
+        stats = language_stats(task, source, code)
+        for split, st in stats.items():
+            rows.append([code, split, st.sentences, st.words,
+                         *(st.entities.get(t, 0) for t in ENTITY_TYPES), st.scheme_breaks])
+    table = tabulate(rows, headers=["lang", "split", "sentences", "words", *ENTITY_TYPES, "IOB2 breaks"])
+    breaks = sum(r[-1] for r in rows)
+    lines = [table, "", f"{len(selection.present)} languages, {len(rows)} files valid in {source.describe()}; "
+             f"{breaks} IOB2 scheme breaks (kept as given)."]
+    if selection.missing:
+        lines.append(missing_message(selection, source) + ".")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""WikiANN-style NER data: text layouts, data sources, validation."""

@@ -1,0 +1,212 @@
+"""Where a task's data comes from, and loading one language into a ``datasets.DatasetDict``.
+
+Four sources give the same object (``tokens``, and ``ner_tags`` as a ClassLabel over the task's
+labels; splits ``train``, ``validation``, ``test``):
+
+- ``panx``: a local folder of ``{train,dev,test}-<lang>.tsv`` (XTREME's layout);
+- ``rahimi``: a local folder of ``<lang>/{train,dev,test}`` with ``<lang>:`` word prefixes;
+- ``parquet``: the Hugging Face Hub layout saved locally (``<lang>/<split>/*.parquet`` or
+  ``<lang>/<split>-*.parquet``), read through the same code path as the hub;
+- ``hub``: ``datasets.load_dataset(<task.hub_dataset>, <lang>)``.
+
+The layout of a local folder is detected, never configured.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmark.data.conll import TaggedSentences, read_tagged_file
+from benchmark.errors import XbenchError
+from benchmark.tasks import Task
+
+# File names use "dev"; the DatasetDict uses the hub's "validation".
+FILE_SPLITS = {"train": "train", "validation": "dev", "test": "test"}
+DATA_DIR_ENV = "XBENCH_DATA_DIR"
+_PANX_FILE = re.compile(r"^(train|dev|test)-(.+)\.tsv$")
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A detected source of task data: its kind and, for local folders, the folder."""
+
+    kind: str  # panx | rahimi | parquet | hub
+    root: Path | None
+
+    def describe(self) -> str:
+        return "the Hugging Face Hub" if self.kind == "hub" else f"{self.kind} files in {self.root}"
+
+    def split_path(self, lang: str, split: str) -> Path:
+        """Where a split's file lives (text layouts only)."""
+        name = FILE_SPLITS[split]
+        if self.kind == "panx":
+            return self.root / f"{name}-{lang}.tsv"
+        if self.kind == "rahimi":
+            return self.root / lang / name
+        raise ValueError(f"{self.kind} has no single file per split")
+
+    def available_languages(self, task: Task) -> list[str] | None:
+        """Languages with data here, sorted; None for the hub, which is not listed offline."""
+        if self.kind == "hub":
+            return None
+        if self.kind == "panx":
+            found = {m.group(2) for p in self.root.iterdir() if (m := _PANX_FILE.match(p.name))}
+        elif self.kind == "rahimi":
+            found = {p.name for p in self.root.iterdir() if p.is_dir() and _has_rahimi_files(p)}
+        else:
+            found = {p.name for p in self.root.iterdir() if p.is_dir() and _parquet_files(p)}
+        return sorted(found)
+
+    def has_language(self, lang: str) -> bool:
+        if self.kind == "hub":
+            return True
+        if self.kind in ("panx", "rahimi"):
+            return any(self.split_path(lang, s).exists() for s in FILE_SPLITS)
+        return bool(_parquet_files(self.root / lang))
+
+    def load(self, task: Task, lang: str, splits: tuple[str, ...] = ("train", "validation", "test")):
+        """The language's splits as a DatasetDict."""
+        if self.kind in ("panx", "rahimi"):
+            parsed = {split: self.read_split(task, lang, split) for split in splits}
+            return to_dataset_dict(task, parsed)
+        if self.kind == "parquet":
+            return _load_parquet(task, self.root / lang, lang, splits)
+        return _load_hub(task, lang, splits)
+
+    def read_split(self, task: Task, lang: str, split: str) -> TaggedSentences:
+        """One split of a text layout, parsed and validated."""
+        path = self.split_path(lang, split)
+        if not path.exists():
+            raise XbenchError(f"{path}: missing {FILE_SPLITS[split]} split for language {lang!r} "
+                              f"({self.describe()})")
+        prefix = lang if self.kind == "rahimi" else None
+        return read_tagged_file(path, task.labels, lang_prefix=prefix)
+
+
+def _has_rahimi_files(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in FILE_SPLITS.values())
+
+
+def _parquet_files(folder: Path, split: str | None = None) -> list[Path]:
+    """Parquet shards of a language folder, optionally of one split, in a stable order."""
+    if not folder.is_dir():
+        return []
+    if split is None:
+        return sorted(folder.glob("*.parquet")) + sorted(folder.glob("*/*.parquet"))
+    return sorted(folder.glob(f"{split}-*.parquet")) + sorted(folder.glob(f"{split}/*.parquet"))
+
+
+def _detect_layout(folder: Path) -> str | None:
+    kinds = []
+    entries = list(folder.iterdir())
+    if any(_PANX_FILE.match(p.name) for p in entries):
+        kinds.append("panx")
+    subdirs = [p for p in entries if p.is_dir()]
+    if any(_has_rahimi_files(p) for p in subdirs):
+        kinds.append("rahimi")
+    if any(_parquet_files(p) for p in subdirs):
+        kinds.append("parquet")
+    if len(kinds) > 1:
+        raise XbenchError(f"{folder}: holds data in several layouts ({', '.join(kinds)}); "
+                          "keep one layout per folder")
+    return kinds[0] if kinds else None
+
+
+def resolve_source(data_dir: str | os.PathLike | None) -> DataSource:
+    """``--data-dir``, else ``$XBENCH_DATA_DIR``, else the hub; a folder's layout is detected.
+
+    A folder that holds no layout itself but exactly one subfolder that does (as
+    ``shared/wikiann/panx``) is used through that subfolder.
+    """
+    if data_dir is None or str(data_dir) == "":
+        data_dir = os.environ.get(DATA_DIR_ENV) or None
+    if data_dir is None:
+        return DataSource("hub", None)
+    root = Path(data_dir).expanduser()
+    if not root.is_dir():
+        raise XbenchError(f"data folder {root} does not exist (from --data-dir or ${DATA_DIR_ENV})")
+    kind = _detect_layout(root)
+    if kind:
+        return DataSource(kind, root)
+    candidates = [(sub, k) for sub in sorted(p for p in root.iterdir() if p.is_dir())
+                  if (k := _detect_layout(sub))]
+    if len(candidates) == 1:
+        sub, kind = candidates[0]
+        return DataSource(kind, sub)
+    if candidates:
+        raise XbenchError(f"{root}: several subfolders hold data ({', '.join(str(s) for s, _ in candidates)}); "
+                          "pass one of them as --data-dir")
+    raise XbenchError(f"{root}: no WikiANN data found: expected {{train,dev,test}}-<lang>.tsv (panx), "
+                      "<lang>/{train,dev,test} (rahimi) or <lang>/<split>*.parquet (hub layout)")
+
+
+def dataset_features(task: Task):
+    from datasets import ClassLabel, Features, List, Value
+
+    return Features({"tokens": List(Value("string")), "ner_tags": List(ClassLabel(names=list(task.labels)))})
+
+
+def to_dataset_dict(task: Task, parsed: dict[str, TaggedSentences]):
+    from datasets import Dataset, DatasetDict
+
+    label_id = {label: i for i, label in enumerate(task.labels)}
+    features = dataset_features(task)
+    return DatasetDict({
+        split: Dataset.from_dict(
+            {"tokens": sents.tokens, "ner_tags": [[label_id[t] for t in tags] for tags in sents.tags]},
+            features=features,
+        )
+        for split, sents in parsed.items()
+    })
+
+
+def normalise_hub_layout(task: Task, dataset_dict, origin: str):
+    """Bring a hub-layout DatasetDict (tokens, ner_tags, langs, spans) to xbench's form.
+
+    Shared by the hub and by local parquet copies, so the hub path is tested offline.
+    """
+    from datasets import DatasetDict
+
+    out = {}
+    for split, ds in dataset_dict.items():
+        split = "validation" if split == "dev" else split
+        missing = {"tokens", "ner_tags"} - set(ds.column_names)
+        if missing:
+            raise XbenchError(f"{origin}: split {split} lacks columns {sorted(missing)}")
+        names = getattr(ds.features["ner_tags"].feature, "names", None)
+        if names is not None and tuple(names) != task.labels:
+            raise XbenchError(f"{origin}: labels {names} differ from the task's {list(task.labels)}")
+        ds = ds.select_columns(["tokens", "ner_tags"])
+        out[split] = ds.cast(dataset_features(task))
+    return DatasetDict(out)
+
+
+def _load_parquet(task: Task, folder: Path, lang: str, splits: tuple[str, ...]):
+    from datasets import load_dataset
+
+    files = {}
+    for split in splits:
+        shards = _parquet_files(folder, split) or (
+            _parquet_files(folder, "dev") if split == "validation" else [])
+        if not shards:
+            raise XbenchError(f"{folder}: missing {split} split for language {lang!r} (no {split}*.parquet)")
+        files[split] = [str(p) for p in shards]
+    loaded = load_dataset("parquet", data_files=files)
+    return normalise_hub_layout(task, loaded, str(folder))
+
+
+def _load_hub(task: Task, lang: str, splits: tuple[str, ...]):
+    from datasets import load_dataset
+
+    config = task.hub_config.format(lang=lang)
+    try:
+        loaded = load_dataset(task.hub_dataset, config)
+    except Exception as err:  # the hub raises many types: connection, missing config, auth
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise XbenchError(f"cannot load {task.hub_dataset} config {config!r} from the Hugging Face Hub "
+                          f"({first_line[:200]}); pass --data-dir or set ${DATA_DIR_ENV} to read local "
+                          "files") from None
+    return normalise_hub_layout(task, {s: loaded[s] for s in splits}, f"{task.hub_dataset}/{config}")

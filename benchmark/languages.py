@@ -1,0 +1,58 @@
+"""Language codes and sets: resolving ``--targets``/``--source`` against a task and a source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from benchmark.data.sources import DataSource
+from benchmark.errors import XbenchError
+from benchmark.tasks import Task, did_you_mean
+
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class LanguageSelection:
+    """The languages asked for, split into those with data at the source and those without."""
+
+    requested: tuple[str, ...]
+    present: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+def expand_language_spec(task: Task, spec: str, source: DataSource) -> tuple[str, ...]:
+    """``"de,fr"``, ``"xtreme40"``, ``"all"`` or a mix, in the order given, without repeats.
+
+    Unknown codes and set names stop with "did you mean".
+    """
+    items = [item.strip() for item in spec.split(",") if item.strip()]
+    if not items:
+        raise XbenchError("no languages given: name codes (de,fr), a set "
+                          f"({', '.join(task.language_sets)}) or {ALL!r}")
+    codes: list[str] = []
+    for item in items:
+        if item == ALL:
+            available = source.available_languages(task)
+            codes.extend(available if available is not None else task.languages)
+        elif item in task.language_sets:
+            codes.extend(task.language_sets[item])
+        elif item in task.languages:
+            codes.append(item)
+        else:
+            choices = list(task.languages) + list(task.language_sets) + [ALL]
+            raise XbenchError(f"unknown language or language set {item!r}{did_you_mean(item, choices)}; "
+                              f"sets: {', '.join(task.language_sets)}, {ALL}; "
+                              "`xbench languages` lists the codes")
+    return tuple(dict.fromkeys(codes))
+
+
+def select_languages(task: Task, spec: str, source: DataSource) -> LanguageSelection:
+    requested = expand_language_spec(task, spec, source)
+    present = tuple(code for code in requested if source.has_language(code))
+    missing = tuple(code for code in requested if code not in present)
+    return LanguageSelection(requested, present, missing)
+
+
+def missing_message(selection: LanguageSelection, source: DataSource) -> str:
+    return (f"no data for {len(selection.missing)} of {len(selection.requested)} languages "
+            f"({', '.join(selection.missing)}); looked in {source.describe()}")
