@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field, fields
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -214,7 +214,7 @@ def _resolve_language_sets(path: Path, raw_sets: dict) -> dict[str, tuple[str, .
     return resolved
 
 
-@lru_cache(maxsize=None)
+@cache
 def all_tasks() -> dict[str, Task]:
     tasks = {}
     for path in sorted(tasks_dir().glob("*.yaml")):

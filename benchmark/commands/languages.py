@@ -7,7 +7,7 @@ from tqdm import tqdm
 
 from benchmark.data.check import language_stats
 from benchmark.data.sources import resolve_source
-from benchmark.languages import expand_language_spec, missing_message, select_languages
+from benchmark.languages import missing_message, select_languages
 from benchmark.tasks import get_task
 
 ENTITY_TYPES = ("PER", "ORG", "LOC")

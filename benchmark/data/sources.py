@@ -210,3 +210,23 @@ def _load_hub(task: Task, lang: str, splits: tuple[str, ...]):
                           f"({first_line[:200]}); pass --data-dir or set ${DATA_DIR_ENV} to read local "
                           "files") from None
     return normalise_hub_layout(task, {s: loaded[s] for s in splits}, f"{task.hub_dataset}/{config}")
+
+
+def read_sentences(task: Task, source: DataSource, lang: str, split: str) -> TaggedSentences:
+    """One split of one language as tag strings, from any source."""
+    if source.kind in ("panx", "rahimi"):
+        return source.read_split(task, lang, split)
+    dataset = source.load(task, lang, splits=(split,))[split]
+    return TaggedSentences(list(dataset["tokens"]),
+                           [[task.labels[i] for i in row] for row in dataset["ner_tags"]])
+
+
+def content_sha256(sentences: TaggedSentences) -> str:
+    """A checksum of the sentences themselves, the same whichever layout they were read from."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for words, tags in zip(sentences.tokens, sentences.tags):
+        digest.update("\n".join(f"{w}\t{t}" for w, t in zip(words, tags)).encode("utf-8"))
+        digest.update(b"\n\n")
+    return digest.hexdigest()

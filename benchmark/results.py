@@ -1,0 +1,122 @@
+"""The results store: one JSON file per (task, model, source, seed), predictions beside it.
+
+Layout under the results folder::
+
+    <task>/<model key>/<source key>/seed-<n>.json
+    <task>/<model key>/<source key>/seed-<n>.predictions/<lang>.json.gz
+
+A result file carries a ``schema_version`` and a checksum of its own content; every write goes
+to a temporary file that is fsynced and renamed into place, so a reader sees either the old
+file or the new one, never a half-written one. Nothing is ever unpickled from this folder.
+"""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from benchmark.errors import XbenchError
+
+SCHEMA_VERSION = 1
+RESULT_SUFFIX = ".json"
+PREDICTIONS_SUFFIX = ".predictions"
+
+
+def source_key(sources: tuple[str, ...]) -> str:
+    """``en``, or ``de+en`` for a multi-source run (sorted, so the order typed does not matter)."""
+    return "+".join(sorted(sources))
+
+
+def result_path(results_dir: Path, task: str, model_key: str, sources: tuple[str, ...], seed: int) -> Path:
+    return Path(results_dir) / task / model_key / source_key(sources) / f"seed-{seed}{RESULT_SUFFIX}"
+
+
+def predictions_path(result_file: Path, lang: str) -> Path:
+    return result_file.with_suffix(PREDICTIONS_SUFFIX) / f"{lang}.json.gz"
+
+
+def content_checksum(result: dict) -> str:
+    """sha256 of the canonical JSON of a result without its own ``checksum`` field."""
+    body = {k: v for k, v in result.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that the file is either the old one or the whole new one.
+
+    On any error (a full disk, say) the temporary file is removed and the previous file stays.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise XbenchError(f"cannot write {path}: {err.strerror or err}; the previous version, if any, "
+                          "is intact") from None
+
+
+def write_result(path: Path, result: dict) -> None:
+    result = copy.deepcopy(result)
+    result["schema_version"] = SCHEMA_VERSION
+    result["checksum"] = content_checksum(result)
+    text = json.dumps(result, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_result(path: Path) -> dict:
+    """Read and verify one result file; any damage is one clear line."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise XbenchError(f"{path}: cannot read result ({err.strerror})") from None
+    try:
+        result = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        what = "is truncated" if raw and isinstance(err, json.JSONDecodeError) and err.pos >= len(raw.rstrip()) \
+            else "is not valid JSON"
+        raise XbenchError(f"{path}: result file {what} ({err}); delete it or rerun with "
+                          "--overwrite always") from None
+    if not isinstance(result, dict):
+        raise XbenchError(f"{path}: result file is not a JSON object")
+    version = result.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise XbenchError(f"{path}: result schema_version {version!r}, this xbench reads "
+                          f"{SCHEMA_VERSION}; rerun the run or use a matching xbench")
+    if result.get("checksum") != content_checksum(result):
+        raise XbenchError(f"{path}: checksum does not match the content (edited or damaged); "
+                          "rerun with --overwrite always")
+    return result
+
+
+def write_predictions(path: Path, predictions: dict) -> str:
+    """Write a target's per-sentence predictions and counts; returns the file's sha256."""
+    data = gzip.compress(json.dumps(predictions, separators=(",", ":")).encode("utf-8"), mtime=0)
+    atomic_write_bytes(path, data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_predictions(path: Path, expected_sha256: str | None = None) -> dict:
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise XbenchError(f"{path}: cannot read predictions ({err.strerror})") from None
+    if expected_sha256 is not None and hashlib.sha256(data).hexdigest() != expected_sha256:
+        raise XbenchError(f"{path}: predictions checksum does not match its result file")
+    try:
+        return json.loads(gzip.decompress(data).decode("utf-8"))
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise XbenchError(f"{path}: predictions file is damaged ({err})") from None
+
+
+def iter_result_files(results_dir: Path):
+    """Every result file under a results folder, in a stable order (temporary files skipped)."""
+    return sorted(p for p in Path(results_dir).rglob(f"seed-*{RESULT_SUFFIX}") if not p.name.startswith("."))

@@ -1,0 +1,386 @@
+"""``xbench run``: fine-tune each model on the source, evaluate zero-shot on every target.
+
+One result per (task, model, source, seed). A finished (run, target) is never recomputed
+under ``--overwrite only-missing``; an interrupted training resumes from its last checkpoint,
+which lives in xbench's cache (outside the results folder) and is removed once the run is done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from benchmark import __version__
+from benchmark.data.conll import TaggedSentences, count_scheme_breaks
+from benchmark.data.sources import DataSource, content_sha256, read_sentences, resolve_source
+from benchmark.errors import XbenchError
+from benchmark.languages import LanguageSelection, missing_message, select_languages
+from benchmark.models.registry import ModelSpec, resolve_model
+from benchmark.results import (
+    predictions_path,
+    read_result,
+    result_path,
+    source_key,
+    write_predictions,
+    write_result,
+)
+from benchmark.tasks import Recipe, Task, get_task
+
+OVERWRITE_MODES = ("never", "only-missing", "always")
+
+
+@dataclass
+class RunOptions:
+    task: str = "wikiann"
+    models: tuple[str, ...] = ("me5-small",)
+    sources: tuple[str, ...] = ("en",)
+    targets: str = "all"
+    recipe: str | None = None
+    recipe_overrides: dict = field(default_factory=dict)
+    seeds: tuple[int, ...] = (1,)
+    data_dir: str | None = None
+    results_dir: Path = Path("results")
+    overwrite: str = "only-missing"
+    bf16: str = "auto"
+    test_limit: int | None = None
+    checkpoint_every_s: float = 300.0
+    dry_run: bool = False
+    show_progress: bool = True
+
+
+@dataclass
+class PlannedRun:
+    spec: ModelSpec
+    seed: int
+    path: Path
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``"1,2,3"`` or ``"1-3"`` into seeds; one clear line for anything else."""
+    seeds: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        try:
+            if "-" in part[1:]:
+                low, high = (int(x) for x in part.split("-", 1))
+                if high < low:
+                    raise ValueError
+                seeds.extend(range(low, high + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            raise XbenchError(f"--seeds: {part!r} is not a seed; give integers like 1,2,3 or 1-3") from None
+    if any(s < 0 for s in seeds):
+        raise XbenchError("--seeds: seeds must be >= 0")
+    if len(set(seeds)) != len(seeds):
+        raise XbenchError(f"--seeds: a seed is repeated in {text!r}")
+    return tuple(seeds)
+
+
+def _echo(message: str = "") -> None:
+    click.echo(message, err=True)
+
+
+def git_commit() -> str | None:
+    """The checkout's commit (with ``-dirty`` for uncommitted changes), or None when installed."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return None
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (commit + ("-dirty" if dirty else "")) or None
+
+
+def library_versions() -> dict:
+    import datasets
+    import seqeval
+    import tokenizers
+    import torch
+    import transformers
+
+    return {"xbench": __version__, "transformers": transformers.__version__, "torch": torch.__version__,
+            "datasets": datasets.__version__, "tokenizers": tokenizers.__version__,
+            "seqeval": getattr(seqeval, "__version__", "1.2.2"), "python": platform.python_version()}
+
+
+def run_identity(task: Task, spec: ModelSpec, sources: tuple[str, ...], seed: int, recipe: Recipe,
+                 bf16: bool, train_sha256: dict) -> dict:
+    """What makes two trainings the same training: resuming or extending needs these to match."""
+    recipe_fields = {k: v for k, v in recipe.as_dict().items() if k != "description"}
+    return {"task": task.name, "task_version": task.version, "model": spec.name, "sources": list(sources),
+            "seed": seed, "recipe": recipe_fields, "bf16": bf16, "train_data_sha256": train_sha256}
+
+
+def model_window(config, wanted: int) -> int:
+    """The longest window the model's position table allows, at most ``wanted``.
+
+    RoBERTa-style models start positions after the padding index, so two rows are not usable.
+    """
+    positions = getattr(config, "max_position_embeddings", wanted) or wanted
+    if getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert", "xlm-roberta-xl"):
+        positions -= (getattr(config, "pad_token_id", 1) or 1) + 1
+    return min(wanted, positions)
+
+
+def checkpoint_dir_for(identity: dict, result_file: Path) -> Path:
+    from benchmark.models.loading import cache_root
+
+    key = json.dumps({"identity": identity, "result": str(result_file.resolve())}, sort_keys=True)
+    return cache_root() / "runs" / hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
+
+
+def _limited(sentences: TaggedSentences, limit: int | None) -> TaggedSentences:
+    if limit is None:
+        return sentences
+    return TaggedSentences(sentences.tokens[:limit], sentences.tags[:limit])
+
+
+def _concat(parts: list[TaggedSentences]) -> TaggedSentences:
+    return TaggedSentences([s for p in parts for s in p.tokens], [t for p in parts for t in p.tags])
+
+
+def run(options: RunOptions) -> list[Path]:
+    """Do every planned (model, seed) run; returns the result files touched."""
+    task = get_task(options.task)
+    if options.overwrite not in OVERWRITE_MODES:
+        raise XbenchError(f"--overwrite must be one of {', '.join(OVERWRITE_MODES)}")
+    recipe = task.recipe(options.recipe).with_overrides(**options.recipe_overrides)
+    if options.test_limit is not None and options.test_limit < 1:
+        raise XbenchError(f"--test-limit must be >= 1, got {options.test_limit}")
+    source = resolve_source(options.data_dir)
+    specs = [resolve_model(m) for m in dict.fromkeys(options.models)]
+    source_langs = select_languages(task, ",".join(options.sources), source)
+    if source_langs.missing:
+        raise XbenchError(f"source language: {missing_message(source_langs, source)}")
+    sources = tuple(dict.fromkeys(source_langs.requested))
+    selection = select_languages(task, options.targets, source)
+    if selection.missing:
+        _echo(f"note: {missing_message(selection, source)}; evaluating the {len(selection.present)} others.")
+    if not selection.present:
+        raise XbenchError(f"no target language has data in {source.describe()}")
+    plan = [PlannedRun(spec, seed, result_path(options.results_dir, task.name, spec.key, sources, seed))
+            for spec in specs for seed in options.seeds]
+    if options.dry_run:
+        click.echo(describe_plan(task, plan, sources, selection, recipe, options))
+        return []
+    _check_writable(Path(options.results_dir))
+    touched = []
+    for planned in plan:
+        _run_one(task, source, sources, selection, recipe, planned, options)
+        touched.append(planned.path)
+    click.echo(final_table(task, [p.path for p in plan], selection.present))
+    return touched
+
+
+def _check_writable(results_dir: Path) -> None:
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        probe = results_dir / f".xbench-write-probe-{time.time_ns()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise XbenchError(f"results folder {results_dir} is not writable ({err.strerror}); "
+                          "pass another --results-dir") from None
+
+
+def describe_plan(task, plan, sources, selection: LanguageSelection, recipe: Recipe, options) -> str:
+    lines = [f"plan: {len({p.spec.name for p in plan})} model(s) x {len(options.seeds)} seed(s) x "
+             f"{len(selection.present)} target(s), trained on {source_key(sources)} with recipe {recipe.name}"]
+    if selection.missing:
+        lines.append(f"missing (skipped): {', '.join(selection.missing)}")
+    for p in plan:
+        done: set[str] = set()
+        if p.path.exists() and options.overwrite != "always":
+            try:
+                done = set(read_result(p.path).get("targets", {}))
+            except XbenchError:
+                pass
+        todo = [t for t in selection.present if t not in done]
+        lines.append(f"  {p.spec.name} seed {p.seed}: {len(todo)} target(s) to evaluate, "
+                     f"{len(selection.present) - len(todo)} done -> {p.path}")
+    lines.append(f"targets: {', '.join(selection.present)}")
+    return "\n".join(lines)
+
+
+def _run_one(task: Task, source: DataSource, sources: tuple[str, ...], selection: LanguageSelection,
+             recipe: Recipe, planned: PlannedRun, options: RunOptions) -> None:
+    from filelock import FileLock, Timeout
+
+    path = planned.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path.with_name(f".{path.name}.lock")))
+    try:
+        lock.acquire(timeout=1)
+    except Timeout:
+        _echo(f"waiting: another xbench process is working on {path}")
+        lock.acquire()
+    try:
+        _run_locked(task, source, sources, selection, recipe, planned, options)
+    finally:
+        lock.release()
+
+
+def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, options: RunOptions) -> None:
+    from benchmark.hardware import resolve_bf16
+
+    spec, seed, path = planned.spec, planned.seed, planned.path
+    label = f"{spec.name} seed {seed}"
+    existing = read_result(path) if path.exists() else None
+    if existing is not None and options.overwrite == "never":
+        _echo(f"{label}: {path} exists; kept as it is (--overwrite never)")
+        return
+    if existing is not None and options.overwrite == "always":
+        shutil.rmtree(path.with_suffix(".predictions"), ignore_errors=True)
+        path.unlink()
+        existing = None
+    done = set(existing["targets"]) if existing else set()
+    todo = [t for t in selection.present if t not in done]
+    if existing is not None:
+        _check_test_limits(existing, selection.present, options.test_limit, path)
+    if not todo:
+        _echo(f"{label}: all {len(selection.present)} targets done in {path}")
+        return
+
+    bf16, bf16_note = resolve_bf16(options.bf16)
+    train_parts = {lang: _limited(read_sentences(task, source, lang, "train"), recipe.train_limit) for lang in sources}
+    dev_parts = {lang: _limited(read_sentences(task, source, lang, "validation"), recipe.dev_limit) for lang in sources}
+    train_sha = {lang: content_sha256(s) for lang, s in train_parts.items()}
+    identity = run_identity(task, spec, sources, seed, recipe, bf16, train_sha)
+    if existing is not None and existing["identity"] != identity:
+        changed = sorted(k for k in identity if existing["identity"].get(k) != identity[k])
+        raise XbenchError(f"{path} was made with a different {', '.join(changed)}; rerun with the same "
+                          "settings, --overwrite always to replace it, or another --results-dir")
+
+    from benchmark.models.loading import load_token_classifier, load_tokenizer, model_folder
+
+    _echo(f"{label}: {len(todo)} target(s) to evaluate; bf16 {bf16_note}")
+    folder = model_folder(spec)
+    tokenizer = load_tokenizer(spec, folder)
+    model = load_token_classifier(spec, folder, task.labels, seed)
+    label_id = {name: i for i, name in enumerate(task.labels)}
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    from benchmark.align import encode_split
+    from benchmark.train import train_model
+
+    window = model_window(model.config, recipe.max_length)
+    if window < recipe.max_length:
+        _echo(f"{label}: the model holds {window} positions; windows of {window} subwords, not {recipe.max_length}")
+        recipe = recipe.with_overrides(max_length=window)
+    train_all = _concat(list(train_parts.values()))
+    dev_all = _concat(list(dev_parts.values()))
+    train_tag_ids = [[label_id[tag] for tag in tags] for tags in train_all.tags]
+    encoded_train = encode_split(tokenizer, train_all.tokens, train_tag_ids, recipe.max_length)
+    encoded_dev = encode_split(tokenizer, dev_all.tokens, None, recipe.max_length)
+
+    def dev_f1(m) -> float:
+        from benchmark.evaluate import ids_to_tags, predict_word_tags, score
+
+        predicted = predict_word_tags(m, encoded_dev, pad_id, recipe.eval_batch_size, bf16)
+        return score(dev_all.tags, ids_to_tags(predicted, task.labels))["f1"]
+
+    checkpoint_dir = checkpoint_dir_for(identity, path)
+    if (checkpoint_dir / "checkpoint.pt").exists():
+        _echo(f"{label}: resuming training from {checkpoint_dir}")
+    outcome = train_model(model, encoded_train, recipe, seed, pad_id, bf16, dev_f1, checkpoint_dir,
+                          checkpoint_every_s=options.checkpoint_every_s, show_progress=options.show_progress)
+
+    result = existing or {
+        "task": task.name, "task_version": task.version, "identity": identity,
+        "model": {"name": spec.name, "key": spec.key, "hub_id": spec.hub_id, "family": spec.family,
+                  "random_init": spec.random_init,
+                  "pretraining_languages": sorted(spec.languages) if spec.languages is not None else None},
+        "sources": list(sources), "seed": seed, "recipe": recipe.as_dict(),
+        "seqeval_mode": _seqeval_mode(), "targets": {},
+    }
+    result["config"] = {"bf16": bf16, "bf16_note": bf16_note, "data_source": source.describe(),
+                        "checkpoint_every_s": options.checkpoint_every_s}
+    result["versions"] = library_versions()
+    result["git_commit"] = git_commit()
+    result["training"] = {
+        "dev_curve": outcome.dev_curve, "best_epoch": outcome.best_epoch, "best_dev_f1": outcome.best_dev_f1,
+        "steps": outcome.steps, "seconds": round(outcome.seconds, 1), "train_sentences": len(train_all),
+        "train_windows": outcome.train_windows, "train_subwords": outcome.train_subwords,
+        "dev_sentences": len(dev_all), "resumed_from_step": outcome.resumed_from_step,
+        "data_sha256": {"train": train_sha, "validation": {k: content_sha256(v) for k, v in dev_parts.items()}},
+    }
+    _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label)
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+
+
+def _seqeval_mode() -> str:
+    from benchmark.evaluate import SEQEVAL_MODE
+
+    return SEQEVAL_MODE
+
+
+def _check_test_limits(existing: dict, targets, test_limit, path: Path) -> None:
+    for lang in targets:
+        stored = existing["targets"].get(lang)
+        if stored is not None and stored.get("test_limit") != test_limit:
+            raise XbenchError(f"{path}: target {lang} was scored with --test-limit {stored.get('test_limit')}, "
+                              f"not {test_limit}; use the same limit, --overwrite always, or another --results-dir")
+
+
+def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label):
+    from tqdm import tqdm
+
+    from benchmark.align import encode_split
+    from benchmark.evaluate import ids_to_tags, predict_word_tags, score, sentence_counts
+
+    bar = tqdm(todo, desc=f"evaluating {label}", unit="lang", disable=not options.show_progress, dynamic_ncols=True)
+    for lang in bar:
+        bar.set_postfix(target=lang)
+        started = time.perf_counter()
+        test = _limited(read_sentences(task, source, lang, "test"), options.test_limit)
+        encoded = encode_split(tokenizer, test.tokens, None, recipe.max_length)
+        predicted = predict_word_tags(model, encoded, pad_id, recipe.eval_batch_size, bf16)
+        tags = ids_to_tags(predicted, task.labels)
+        counts = sentence_counts(test.tags, tags)
+        scores = score(test.tags, tags)
+        sidecar = predictions_path(path, lang)
+        sha = write_predictions(sidecar, {
+            "lang": lang, "labels": list(task.labels),
+            "tags": ["".join(str(int(i)) for i in row) for row in predicted],
+            "counts": counts.tolist(),
+        })
+        result["targets"][lang] = {
+            **scores, "n_sentences": len(test), "n_words": sum(len(w) for w in test.tokens),
+            "unmapped_words": encoded.unmapped_words, "scheme_breaks_gold": count_scheme_breaks(test.tags),
+            "test_limit": options.test_limit, "test_sha256": content_sha256(test),
+            "seconds": round(time.perf_counter() - started, 2),
+            "predictions": {"file": str(sidecar.relative_to(path.parent)), "sha256": sha},
+        }
+        write_result(path, result)
+        bar.write(f"{label} {lang}: F1 {100 * scores['f1']:.2f}")
+    bar.close()
+
+
+def final_table(task: Task, paths: list[Path], targets) -> str:
+    from tabulate import tabulate
+
+    rows = []
+    columns = []
+    for path in paths:
+        if not path.exists():
+            continue
+        result = read_result(path)
+        columns.append(f"{result['model']['name']} s{result['seed']}")
+        rows.append({lang: result["targets"].get(lang, {}).get("f1") for lang in targets})
+    table = [[lang, *(f"{100 * r[lang]:.1f}" if r.get(lang) is not None else "-" for r in rows)] for lang in targets]
+    means = [sum(r[t] for t in targets) / len(targets) if all(r.get(t) is not None for t in targets) else None
+             for r in rows]
+    table.append(["mean", *(f"{100 * m:.1f}" if m is not None else "-" for m in means)])
+    return "span F1 (%) per target\n" + tabulate(table, headers=["target", *columns])

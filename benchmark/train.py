@@ -1,0 +1,183 @@
+"""Fine-tuning on the source language, with checkpoints that resume exactly.
+
+The loop follows XTREME's PAN-X recipe (AdamW, linear decay, gradient clipping, the checkpoint
+best on the source dev split). Everything a resumed run needs is one plain dict on disk: the
+weights, the optimizer, the step, the RNG state and the dev curve. The order of batches in an
+epoch is a pure function of (seed, epoch), so a run resumed mid-epoch replays exactly the
+batches it would have seen.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmark.align import EncodedSplit
+from benchmark.evaluate import collate
+from benchmark.tasks import Recipe
+
+CHECKPOINT_FILE = "checkpoint.pt"
+BEST_FILE = "best.safetensors"
+
+
+def lr_multiplier(step: int, total_steps: int, warmup_steps: int) -> float:
+    """Linear warmup to 1, then linear decay to 0 at ``total_steps`` (transformers' schedule).
+
+    >>> [lr_multiplier(s, 10, 0) for s in (0, 5, 10)]
+    [1.0, 0.5, 0.0]
+    """
+    if step < warmup_steps:
+        return step / max(1, warmup_steps)
+    return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+
+def epoch_order(n_items: int, seed: int, epoch: int) -> list[int]:
+    """The shuffled order of training windows in one epoch: a pure function of (seed, epoch)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n_items, generator=generator).tolist()
+
+
+@dataclass
+class TrainOutcome:
+    dev_curve: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    best_dev_f1: float = -1.0
+    steps: int = 0
+    seconds: float = 0.0
+    train_windows: int = 0
+    train_subwords: int = 0
+    resumed_from_step: int | None = None
+
+
+def _atomic_torch_save(obj, path: Path) -> None:
+    import torch
+
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _save_best(model, path: Path) -> None:
+    from safetensors.torch import save_model
+
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    save_model(model, str(tmp))
+    os.replace(tmp, path)
+
+
+def load_best(model, checkpoint_dir: Path) -> None:
+    from safetensors.torch import load_model
+
+    load_model(model, str(checkpoint_dir / BEST_FILE))
+
+
+def has_finished_training(checkpoint_dir: Path) -> dict | None:
+    """The saved outcome of a finished training in ``checkpoint_dir``, if there is one."""
+    import torch
+
+    path = checkpoint_dir / CHECKPOINT_FILE
+    if not path.exists() or not (checkpoint_dir / BEST_FILE).exists():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return state["outcome"] if state.get("finished") else None
+
+
+def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: int, bf16: bool,
+                dev_f1: Callable[[object], float], checkpoint_dir: Path,
+                checkpoint_every_s: float = 300.0, show_progress: bool = True) -> TrainOutcome:
+    """Fine-tune ``model`` in place; on return it holds the weights best on the dev split."""
+    import torch
+    from tqdm import tqdm
+
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    windows = train.windows
+    steps_per_epoch = math.ceil(len(windows) / recipe.batch_size)
+    total_steps = steps_per_epoch * recipe.epochs
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+    params = [
+        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+         "weight_decay": recipe.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(params, lr=recipe.lr, eps=recipe.adam_epsilon)
+    warmup = int(recipe.warmup_ratio * total_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_multiplier(s, total_steps, warmup))
+
+    outcome = TrainOutcome(train_windows=len(windows), train_subwords=sum(len(w) for w in windows))
+    step, loss_sum, loss_count = 0, 0.0, 0
+    path = checkpoint_dir / CHECKPOINT_FILE
+    if path.exists():
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        step, loss_sum, loss_count = state["step"], state["loss_sum"], state["loss_count"]
+        outcome = TrainOutcome(**state["outcome"])
+        outcome.resumed_from_step = step
+
+    def save_checkpoint(finished: bool = False) -> None:
+        outcome.steps = step
+        _atomic_torch_save({
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
+            "step": step, "loss_sum": loss_sum, "loss_count": loss_count,
+            "outcome": outcome.__dict__.copy(), "finished": finished,
+        }, path)
+
+    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if bf16 else nullcontext
+    bar = tqdm(total=total_steps, initial=step, desc="training", unit="step", disable=not show_progress,
+               dynamic_ncols=True)
+    started = time.perf_counter() - outcome.seconds
+    last_save = time.perf_counter()
+    while step < total_steps:
+        epoch, first_batch = divmod(step, steps_per_epoch)
+        order = epoch_order(len(windows), seed, epoch)
+        model.train()
+        for b in range(first_batch, steps_per_epoch):
+            chosen = [windows[i] for i in order[b * recipe.batch_size: (b + 1) * recipe.batch_size]]
+            batch = collate([w.input_ids for w in chosen], pad_id, [w.labels for w in chosen])
+            tick = time.perf_counter()
+            with autocast():
+                loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            loss_value = loss.item()
+            loss_sum, loss_count = loss_sum + loss_value, loss_count + 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_value:.3f}", sent_s=f"{len(chosen) / (time.perf_counter() - tick):.1f}",
+                            epoch=epoch + 1)
+            outcome.seconds = time.perf_counter() - started
+            if time.perf_counter() - last_save >= checkpoint_every_s and b + 1 < steps_per_epoch:
+                save_checkpoint()
+                last_save = time.perf_counter()
+        # End of an epoch: model selection on the source dev split, as XTREME keeps the best.
+        f1 = dev_f1(model)
+        outcome.dev_curve.append({"epoch": epoch + 1, "step": step, "dev_f1": f1,
+                                  "train_loss": loss_sum / max(1, loss_count)})
+        loss_sum, loss_count = 0.0, 0
+        if f1 > outcome.best_dev_f1:
+            outcome.best_dev_f1, outcome.best_epoch = f1, epoch + 1
+            _save_best(model, checkpoint_dir / BEST_FILE)
+        outcome.seconds = time.perf_counter() - started
+        save_checkpoint(finished=step >= total_steps)
+        last_save = time.perf_counter()
+        bar.write(f"epoch {epoch + 1}/{recipe.epochs}: dev F1 {100 * f1:.2f} "
+                  f"(best {100 * outcome.best_dev_f1:.2f} at epoch {outcome.best_epoch})")
+    bar.close()
+    outcome.steps = step
+    load_best(model, checkpoint_dir)
+    return outcome
