@@ -22,6 +22,7 @@ from benchmark.evaluate import collate
 from benchmark.tasks import Recipe
 
 CHECKPOINT_FILE = "checkpoint.pt"
+CHECKPOINT_FORMAT = 2  # bump when the saved dict changes; an older checkpoint is not resumed
 BEST_FILE = "best.safetensors"
 
 
@@ -42,6 +43,49 @@ def epoch_order(n_items: int, seed: int, epoch: int) -> list[int]:
 
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     return torch.randperm(n_items, generator=generator).tolist()
+
+
+class DenseAdamW:
+    """torch AdamW with clip_grad_norm_, behind the same interface as RowSparseAdamW.
+
+    Used with weight decay, which moves every embedding row at every step.
+    """
+
+    def __init__(self, model, recipe: Recipe):
+        import torch
+
+        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+        named = list(model.named_parameters())
+        self.params = [p for _, p in named]
+        self.dense = torch.optim.AdamW([
+            {"params": [p for n, p in named if not n.endswith(no_decay)], "weight_decay": recipe.weight_decay},
+            {"params": [p for n, p in named if n.endswith(no_decay)], "weight_decay": 0.0},
+        ], lr=recipe.lr, eps=recipe.adam_epsilon)
+
+    def clip_and_step(self, max_norm: float) -> float:
+        import torch
+
+        total = torch.nn.utils.clip_grad_norm_(self.params, max_norm)
+        self.dense.step()
+        return float(total)
+
+    def zero_grad(self) -> None:
+        self.dense.zero_grad(set_to_none=True)
+
+    def state_dict(self) -> dict:
+        return self.dense.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.dense.load_state_dict(state)
+
+
+def make_optimizer(model, recipe: Recipe):
+    """Row-sparse AdamW (same result, far less work on a large vocabulary) unless weight decay."""
+    from benchmark.optim import RowSparseAdamW
+
+    if recipe.weight_decay == 0:
+        return RowSparseAdamW(model, lr=recipe.lr, eps=recipe.adam_epsilon, weight_decay=0.0)
+    return DenseAdamW(model, recipe)
 
 
 @dataclass
@@ -80,17 +124,6 @@ def load_best(model, checkpoint_dir: Path) -> None:
     load_model(model, str(checkpoint_dir / BEST_FILE))
 
 
-def has_finished_training(checkpoint_dir: Path) -> dict | None:
-    """The saved outcome of a finished training in ``checkpoint_dir``, if there is one."""
-    import torch
-
-    path = checkpoint_dir / CHECKPOINT_FILE
-    if not path.exists() or not (checkpoint_dir / BEST_FILE).exists():
-        return None
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    return state["outcome"] if state.get("finished") else None
-
-
 def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: int, bf16: bool,
                 dev_f1: Callable[[object], float], checkpoint_dir: Path,
                 checkpoint_every_s: float = 300.0, show_progress: bool = True) -> TrainOutcome:
@@ -102,21 +135,18 @@ def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: i
     windows = train.windows
     steps_per_epoch = math.ceil(len(windows) / recipe.batch_size)
     total_steps = steps_per_epoch * recipe.epochs
-    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
-    params = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
-         "weight_decay": recipe.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(params, lr=recipe.lr, eps=recipe.adam_epsilon)
+    optimizer = make_optimizer(model, recipe)
     warmup = int(recipe.warmup_ratio * total_steps)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_multiplier(s, total_steps, warmup))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer.dense, lambda s: lr_multiplier(s, total_steps, warmup))
 
     outcome = TrainOutcome(train_windows=len(windows), train_subwords=sum(len(w) for w in windows))
     step, loss_sum, loss_count = 0, 0.0, 0
     path = checkpoint_dir / CHECKPOINT_FILE
-    if path.exists():
-        state = torch.load(path, map_location="cpu", weights_only=True)
+    state = torch.load(path, map_location="cpu", weights_only=True) if path.exists() else None
+    if state is not None and state.get("format") != CHECKPOINT_FORMAT:
+        print(f"note: {path} is from another xbench version; training starts afresh")
+        state = None
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -131,7 +161,7 @@ def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: i
             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
             "step": step, "loss_sum": loss_sum, "loss_count": loss_count,
-            "outcome": outcome.__dict__.copy(), "finished": finished,
+            "outcome": outcome.__dict__.copy(), "finished": finished, "format": CHECKPOINT_FORMAT,
         }, path)
 
     autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if bf16 else nullcontext
@@ -150,10 +180,9 @@ def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: i
             with autocast():
                 loss = model(**batch).loss
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.max_grad_norm)
-            optimizer.step()
+            optimizer.clip_and_step(recipe.max_grad_norm)
             scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             step += 1
             loss_value = loss.item()
             loss_sum, loss_count = loss_sum + loss_value, loss_count + 1
