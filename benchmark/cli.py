@@ -158,6 +158,64 @@ def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, b
                    checkpoint_every_s=checkpoint_every, dry_run=dry_run, show_progress=not no_progress))
 
 
+@cli.command()
+@click.option("--results-dir", type=click.Path(file_okay=False), default="results", show_default=True,
+              help="Folder of result files written by xbench run (read only).")
+@click.option("--reports-dir", type=click.Path(file_okay=False), default="reports", show_default=True,
+              help="Where reports go: <task>-<source>.md with a PNG chart, and csv/json tables if asked.")
+@click.option("--format", "formats", default="md", show_default=True,
+              help="Comma-separated outputs: md (markdown + PNG), csv, json.")
+@click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
+              help="Bootstrap resamples for every interval and test.")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+              show_default=True, help="Significance level, after Holm-Bonferroni correction.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap draws.")
+@click.option("--reference", type=click.Path(dir_okay=False), default=None,
+              help="CSV of published English-to-X F1 (lang,en_to_x); default: Rahimi et al. 2019 from "
+                   "../shared/reference/rahimi2019.csv or $XBENCH_REFERENCE.")
+def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference):
+    """Write leaderboards with confidence intervals and corrected significance tests.
+
+    Needs only the results folder: no model and no data. One report per (task, source).
+    """
+    from pathlib import Path
+
+    from benchmark.report import default_reference, write_reports
+
+    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    unknown = [f for f in chosen if f not in ("md", "csv", "json")]
+    if unknown or not chosen:
+        raise XbenchError(f"--format: unknown output {', '.join(unknown) or '(none)'}; choose from md, csv, json")
+    written = write_reports(Path(results_dir), Path(reports_dir), chosen, resamples, seed, alpha,
+                            Path(reference) if reference else default_reference())
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.argument("model_a")
+@click.argument("model_b")
+@click.option("--results-dir", type=click.Path(file_okay=False), default="results", show_default=True,
+              help="Folder of result files.")
+@click.option("--task", "task_name", default=None, help="Only this task (default: every task with both models).")
+@click.option("--source", default=None, help="Only runs from this source (e.g. en, or de+en).")
+@click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
+              help="Bootstrap resamples.")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+              show_default=True, help="Significance level, after Holm-Bonferroni correction across languages.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap draws.")
+def compare(model_a, model_b, results_dir, task_name, source, resamples, alpha, seed):
+    """Compare two models language by language: difference, CI, raw and Holm-corrected p.
+
+    Ends with the count "A better on K of L languages" at the corrected level.
+    """
+    from pathlib import Path
+
+    from benchmark.report import compare_table
+
+    click.echo(compare_table(Path(results_dir), model_a, model_b, task_name, source, resamples, seed, alpha))
+
+
 def main():
     cli(prog_name="xbench")
 

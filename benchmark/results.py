@@ -81,7 +81,8 @@ def read_result(path: Path) -> dict:
     try:
         result = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        what = "is truncated" if raw and isinstance(err, json.JSONDecodeError) and err.pos >= len(raw.rstrip()) \
+        # xbench writes whole objects only; one that does not end with "}" was cut off.
+        what = "is truncated" if raw.lstrip().startswith(b"{") and not raw.rstrip().endswith(b"}") \
             else "is not valid JSON"
         raise XbenchError(f"{path}: result file {what} ({err}); delete it or rerun with "
                           "--overwrite always") from None

@@ -544,3 +544,19 @@ def test_aso_public_function():
     assert almost_stochastic_order(same, same) >= 0.5
     with pytest.raises(ValueError):
         almost_stochastic_order([], [0.5])
+
+
+def test_one_resampling_for_a_report_equals_the_single_tests():
+    """resample_languages draws as paired_bootstrap / paired_average_difference do."""
+    from benchmark.stats import paired_average_difference, paired_bootstrap, resample_languages
+
+    rng = np.random.default_rng(7)
+    a = {lang: rng.integers(0, 3, size=(3, n, 3)) for lang, n in (("de", 40), ("fr", 25))}
+    b = {lang: rng.integers(0, 3, size=(2, c.shape[1], 3)) for lang, c in a.items()}
+    sample = resample_languages({"a": {"de": a["de"]}, "b": {"de": b["de"]}}, n_resamples=300, seed=5)
+    assert sample.compare("a", "b") == paired_bootstrap(a["de"], b["de"], n_resamples=300, seed=5)
+    both = resample_languages({"a": a, "b": b}, n_resamples=300, seed=5)
+    expected = paired_average_difference(a, b, n_resamples=300, seed=5)
+    got = both.compare("a", "b")
+    assert (got.diff, got.ci_low, got.ci_high, got.p_value) == pytest.approx(
+        (expected.diff, expected.ci_low, expected.ci_high, expected.p_value), abs=1e-12)
