@@ -259,6 +259,10 @@ def _markdown_table(headers: list[str], rows: list[list[str]], align: str) -> st
     return "\n".join(out)
 
 
+def _p_phrase(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
 def _p(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
@@ -336,7 +340,7 @@ def findings(an: Analysis, reference: dict[str, float], task) -> list[str]:
         other = [d for lang, d in diffs.items() if lang in task.languages and task.languages[lang].script != "Latn"]
         gains = ", ".join(f"{lang} ({_pct(diffs[lang])})" for lang in top)
         sentence = (f"- {a} vs {b}: {_pct(o.diff)} points on average ({verdict} after Holm, "
-                    f"p = {_p(t['overall_holm'])}); {a} is significantly better on {t['a_wins']} of "
+                    f"p {_p_phrase(t['overall_holm'])}); {a} is significantly better on {t['a_wins']} of "
                     f"{len(an.languages)} languages and worse on {t['b_wins']}. Largest gains: {gains}.")
         if latin and other:
             non_latin_sig = sum(1 for lang in an.languages if lang in task.languages
@@ -355,7 +359,7 @@ def findings(an: Analysis, reference: dict[str, float], task) -> list[str]:
                    f"shared languages, by {float(np.mean(gaps)):+.1f} points on average.")
     low = [lang for lang in an.languages if an.n_sentences[lang] <= LOW_POWER_SENTENCES]
     if low:
-        out.append(f"- {len(low)} languages have at most {LOW_POWER_SENTENCES} test sentences ({', '.join(low)}): "
+        out.append(f"- {len(low)} language(s) have at most {LOW_POWER_SENTENCES} test sentences ({', '.join(low)}): "
                    "differences there rarely reach significance.")
     return out
 
