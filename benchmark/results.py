@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 from benchmark.errors import XbenchError
+from benchmark.faults import fault_point
 
 SCHEMA_VERSION = 1
 RESULT_SUFFIX = ".json"
@@ -45,7 +46,7 @@ def content_checksum(result: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, fault: str | None = None) -> None:
     """Write ``data`` to ``path`` so that the file is either the old one or the whole new one.
 
     On any error (a full disk, say) the temporary file is removed and the previous file stays.
@@ -57,6 +58,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if fault:
+            fault_point(fault)
         os.replace(tmp, path)
     except OSError as err:
         tmp.unlink(missing_ok=True)
@@ -69,7 +72,7 @@ def write_result(path: Path, result: dict) -> None:
     result["schema_version"] = SCHEMA_VERSION
     result["checksum"] = content_checksum(result)
     text = json.dumps(result, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), fault="result-write")
 
 
 def read_result(path: Path) -> dict:

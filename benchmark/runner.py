@@ -22,6 +22,7 @@ from benchmark import __version__
 from benchmark.data.conll import TaggedSentences, count_scheme_breaks
 from benchmark.data.sources import DataSource, content_sha256, read_sentences, resolve_source
 from benchmark.errors import XbenchError
+from benchmark.faults import fault_point
 from benchmark.languages import LanguageSelection, missing_message, select_languages
 from benchmark.models.registry import ModelSpec, resolve_model
 from benchmark.results import (
@@ -280,6 +281,7 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, o
         recipe = recipe.with_overrides(max_length=window)
     train_all = _concat(list(train_parts.values()))
     dev_all = _concat(list(dev_parts.values()))
+    fault_point("tokenise")
     train_tag_ids = [[label_id[tag] for tag in tags] for tags in train_all.tags]
     encoded_train = encode_split(tokenizer, train_all.tokens, train_tag_ids, recipe.max_length)
     encoded_dev = encode_split(tokenizer, dev_all.tokens, None, recipe.max_length)
@@ -347,6 +349,7 @@ def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16
         encoded = encode_split(tokenizer, test.tokens, None, recipe.max_length)
         predicted = predict_word_tags(model, encoded, pad_id, recipe.eval_batch_size, bf16)
         tags = ids_to_tags(predicted, task.labels)
+        fault_point("evaluate")
         counts = sentence_counts(test.tags, tags)
         scores = score(test.tags, tags)
         sidecar = predictions_path(path, lang)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from benchmark.align import EncodedSplit
 from benchmark.evaluate import collate
+from benchmark.faults import fault_point
 from benchmark.tasks import Recipe
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -43,6 +44,33 @@ def epoch_order(n_items: int, seed: int, epoch: int) -> list[int]:
 
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     return torch.randperm(n_items, generator=generator).tolist()
+
+
+class InterruptedAtStep(Exception):
+    """Ctrl-C was pressed during a step; raised once the step is complete."""
+
+
+def _defer_sigint():
+    """Make the first Ctrl-C wait for the end of the current step (a second one stops at once).
+
+    An interrupt in the middle of ``optimizer.step()`` would leave half-updated weights; this
+    way the checkpoint saved on the way out is always a consistent state.
+    """
+    import signal
+    import threading
+
+    interrupt = {"requested": False}
+    if threading.current_thread() is not threading.main_thread():
+        return interrupt, lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_sigint(signum, frame):
+        if interrupt["requested"]:
+            raise KeyboardInterrupt
+        interrupt["requested"] = True
+
+    signal.signal(signal.SIGINT, on_sigint)
+    return interrupt, lambda: signal.signal(signal.SIGINT, previous)
 
 
 class DenseAdamW:
@@ -107,6 +135,7 @@ def _atomic_torch_save(obj, path: Path) -> None:
     torch.save(obj, tmp)
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
+    fault_point("checkpoint-write")
     os.replace(tmp, path)
 
 
@@ -169,43 +198,59 @@ def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: i
                dynamic_ncols=True)
     started = time.perf_counter() - outcome.seconds
     last_save = time.perf_counter()
-    while step < total_steps:
-        epoch, first_batch = divmod(step, steps_per_epoch)
-        order = epoch_order(len(windows), seed, epoch)
-        model.train()
-        for b in range(first_batch, steps_per_epoch):
-            chosen = [windows[i] for i in order[b * recipe.batch_size: (b + 1) * recipe.batch_size]]
-            batch = collate([w.input_ids for w in chosen], pad_id, [w.labels for w in chosen])
-            tick = time.perf_counter()
-            with autocast():
-                loss = model(**batch).loss
-            loss.backward()
-            optimizer.clip_and_step(recipe.max_grad_norm)
-            scheduler.step()
-            optimizer.zero_grad()
-            step += 1
-            loss_value = loss.item()
-            loss_sum, loss_count = loss_sum + loss_value, loss_count + 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss_value:.3f}", sent_s=f"{len(chosen) / (time.perf_counter() - tick):.1f}",
-                            epoch=epoch + 1)
+    interrupt, restore_sigint = _defer_sigint()
+    try:
+        while step < total_steps:
+            epoch, first_batch = divmod(step, steps_per_epoch)
+            order = epoch_order(len(windows), seed, epoch)
+            model.train()
+            for b in range(first_batch, steps_per_epoch):
+                chosen = [windows[i] for i in order[b * recipe.batch_size: (b + 1) * recipe.batch_size]]
+                batch = collate([w.input_ids for w in chosen], pad_id, [w.labels for w in chosen])
+                tick = time.perf_counter()
+                with autocast():
+                    loss = model(**batch).loss
+                loss.backward()
+                optimizer.clip_and_step(recipe.max_grad_norm)
+                scheduler.step()
+                optimizer.zero_grad()
+                step += 1
+                loss_value = loss.item()
+                loss_sum, loss_count = loss_sum + loss_value, loss_count + 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss_value:.3f}", sent_s=f"{len(chosen) / (time.perf_counter() - tick):.1f}",
+                                epoch=epoch + 1)
+                outcome.seconds = time.perf_counter() - started
+                if time.perf_counter() - last_save >= checkpoint_every_s and b + 1 < steps_per_epoch:
+                    save_checkpoint()
+                    last_save = time.perf_counter()
+                fault_point("train-step")
+                # The step is complete, a consistent state to save; at an epoch's last step the
+                # dev evaluation comes first, so that resuming never skips it.
+                if interrupt["requested"] and b + 1 < steps_per_epoch:
+                    raise InterruptedAtStep
+            # End of an epoch: model selection on the source dev split, as XTREME keeps the best.
+            f1 = dev_f1(model)
+            outcome.dev_curve.append({"epoch": epoch + 1, "step": step, "dev_f1": f1,
+                                      "train_loss": loss_sum / max(1, loss_count)})
+            loss_sum, loss_count = 0.0, 0
+            if f1 > outcome.best_dev_f1:
+                outcome.best_dev_f1, outcome.best_epoch = f1, epoch + 1
+                _save_best(model, checkpoint_dir / BEST_FILE)
             outcome.seconds = time.perf_counter() - started
-            if time.perf_counter() - last_save >= checkpoint_every_s and b + 1 < steps_per_epoch:
-                save_checkpoint()
-                last_save = time.perf_counter()
-        # End of an epoch: model selection on the source dev split, as XTREME keeps the best.
-        f1 = dev_f1(model)
-        outcome.dev_curve.append({"epoch": epoch + 1, "step": step, "dev_f1": f1,
-                                  "train_loss": loss_sum / max(1, loss_count)})
-        loss_sum, loss_count = 0.0, 0
-        if f1 > outcome.best_dev_f1:
-            outcome.best_dev_f1, outcome.best_epoch = f1, epoch + 1
-            _save_best(model, checkpoint_dir / BEST_FILE)
-        outcome.seconds = time.perf_counter() - started
-        save_checkpoint(finished=step >= total_steps)
-        last_save = time.perf_counter()
-        bar.write(f"epoch {epoch + 1}/{recipe.epochs}: dev F1 {100 * f1:.2f} "
-                  f"(best {100 * outcome.best_dev_f1:.2f} at epoch {outcome.best_epoch})")
+            save_checkpoint(finished=step >= total_steps)
+            last_save = time.perf_counter()
+            bar.write(f"epoch {epoch + 1}/{recipe.epochs}: dev F1 {100 * f1:.2f} "
+                      f"(best {100 * outcome.best_dev_f1:.2f} at epoch {outcome.best_epoch})")
+            if interrupt["requested"]:
+                raise KeyboardInterrupt  # the checkpoint of this epoch's end is already saved
+    except InterruptedAtStep:
+        # Ctrl-C between two steps: the state is whole, so keep it; the rerun resumes from here.
+        bar.close()
+        save_checkpoint()
+        raise KeyboardInterrupt from None
+    finally:
+        restore_sigint()
     bar.close()
     outcome.steps = step
     load_best(model, checkpoint_dir)
