@@ -18,7 +18,22 @@ DATA_DIR_HELP = ("Folder of WikiANN files (panx, Rahimi or hub-parquet layout, d
 
 
 class XbenchGroup(click.Group):
-    """Turns XbenchError into one line on stderr and exit status 2, without a traceback."""
+    """Turns XbenchError, and click's own usage errors, into one line on stderr and exit status 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            click.echo("xbench: interrupted; finished work is saved, run the same command again to resume",
+                       err=True)
+            sys.exit(130)
+        except click.ClickException as err:
+            hint = f" (see: xbench {err.ctx.command_path.partition(' ')[2]} --help)".replace("  ", " ") \
+                if getattr(err, "ctx", None) is not None else ""
+            click.echo(f"xbench: error: {err.format_message()}{hint}", err=True)
+            sys.exit(err.exit_code)
 
     def invoke(self, ctx):
         try:

@@ -176,6 +176,7 @@ def run(options: RunOptions) -> list[Path]:
     if options.dry_run:
         click.echo(describe_plan(task, plan, sources, selection, recipe, options))
         return []
+    preflight_data(task, source, sources, selection.present, options.show_progress)
     _check_writable(Path(options.results_dir))
     touched = []
     for planned in plan:
@@ -183,6 +184,17 @@ def run(options: RunOptions) -> list[Path]:
         touched.append(planned.path)
     click.echo(final_table(task, [p.path for p in plan], selection.present))
     return touched
+
+
+def preflight_data(task: Task, source: DataSource, sources, targets, show_progress: bool) -> None:
+    """Read every split the run will need once, before any training: a bad line in the last
+    target's test file should stop the run now, not after an hour of fine-tuning."""
+    from tqdm import tqdm
+
+    needed = [(lang, split) for lang in sources for split in ("train", "validation")]
+    needed += [(lang, "test") for lang in targets]
+    for lang, split in tqdm(needed, desc="checking data", unit="file", leave=False, disable=not show_progress):
+        read_sentences(task, source, lang, split)
 
 
 def _check_writable(results_dir: Path) -> None:
