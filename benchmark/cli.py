@@ -231,6 +231,35 @@ def compare(model_a, model_b, results_dir, task_name, source, resamples, alpha, 
     click.echo(compare_table(Path(results_dir), model_a, model_b, task_name, source, resamples, seed, alpha))
 
 
+@cli.command()
+@data_dir_option
+@click.option("--model", "model_name", default="me5-small", show_default=True, help="Model to train and evaluate.")
+@click.option("--train-sentences", type=click.IntRange(min=32), default=2000, show_default=True,
+              help="English training sentences for both training loops.")
+@click.option("--eval-sentences", type=click.IntRange(min=10), default=5000, show_default=True,
+              help="German test sentences for both evaluations.")
+@click.option("--epochs", type=click.IntRange(min=1), default=2, show_default=True, help="Training epochs.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Training batch size.")
+@click.option("--lr", type=float, default=5e-5, show_default=True, help="Learning rate for both loops.")
+@click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
+              help="Bootstrap resamples in the statistics benchmark.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of both training runs.")
+def bench(data_dir, model_name, train_sentences, eval_sentences, epochs, batch_size, lr, resamples, seed):
+    """Measure xbench against transformers' Trainer and a naive bootstrap, side by side.
+
+    Needs `pip install accelerate` (Trainer's dependency). Not part of the test suite: it takes
+    about 15 minutes on 2 CPU cores.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from benchmark.bench import run_bench
+
+    with tempfile.TemporaryDirectory(prefix="xbench-bench-") as work:
+        click.echo(run_bench(data_dir, model_name, train_sentences, eval_sentences, epochs, batch_size, lr, seed,
+                             resamples, Path(work), log=lambda m: click.echo(m, err=True)))
+
+
 def main():
     cli(prog_name="xbench")
 
