@@ -153,6 +153,25 @@ def load_best(model, checkpoint_dir: Path) -> None:
     load_model(model, str(checkpoint_dir / BEST_FILE))
 
 
+def _read_checkpoint(path: Path) -> dict | None:
+    """A checkpoint to resume from, or None; an unreadable or foreign one is set aside, not fatal."""
+    import sys
+
+    import torch
+
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)  # never unpickles code
+    except Exception as err:  # a damaged file: torch raises many types
+        print(f"note: cannot resume from {path} ({type(err).__name__}); training starts afresh", file=sys.stderr)
+        return None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        print(f"note: {path} is from another xbench version; training starts afresh", file=sys.stderr)
+        return None
+    return state
+
+
 def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: int, bf16: bool,
                 dev_f1: Callable[[object], float], checkpoint_dir: Path,
                 checkpoint_every_s: float = 300.0, show_progress: bool = True) -> TrainOutcome:
@@ -171,10 +190,7 @@ def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: i
     outcome = TrainOutcome(train_windows=len(windows), train_subwords=sum(len(w) for w in windows))
     step, loss_sum, loss_count = 0, 0.0, 0
     path = checkpoint_dir / CHECKPOINT_FILE
-    state = torch.load(path, map_location="cpu", weights_only=True) if path.exists() else None
-    if state is not None and state.get("format") != CHECKPOINT_FORMAT:
-        print(f"note: {path} is from another xbench version; training starts afresh")
-        state = None
+    state = _read_checkpoint(path)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
