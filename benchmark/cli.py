@@ -133,6 +133,9 @@ def _comma_list(_ctx, _param, value):
 @click.option("--train-limit", type=int, default=None, help="Use the first N training sentences per source.")
 @click.option("--dev-limit", type=int, default=None, help="Select the model on the first N dev sentences.")
 @click.option("--eval-batch-size", type=int, default=None, help="Windows per evaluation batch.")
+@click.option("--batching", type=click.Choice(["random", "length-grouped"]), default=None,
+              help="Override the recipe's training batches: random, or length-grouped (similar lengths "
+                   "together, far less padding).")
 @click.option("--test-limit", type=int, default=None,
               help="Evaluate on the first N test sentences of each target (a quick look; recorded).")
 @click.option("--bf16", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
@@ -148,7 +151,7 @@ def _comma_list(_ctx, _param, value):
 @click.option("--dry-run", is_flag=True, help="Print the plan (models x seeds x targets) and stop.")
 @click.option("--no-progress", is_flag=True, help="No progress bars (for logs).")
 def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, batch_size, max_length,
-                train_limit, dev_limit, eval_batch_size, test_limit, bf16, data_dir, results_dir, overwrite,
+                train_limit, dev_limit, eval_batch_size, batching, test_limit, bf16, data_dir, results_dir, overwrite,
                 checkpoint_every, dry_run, no_progress):
     """Fine-tune on the source language and evaluate zero-shot on every target language.
 
@@ -166,7 +169,8 @@ def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, b
     if checkpoint_every < 0:
         raise XbenchError(f"--checkpoint-every must be >= 0, got {checkpoint_every}")
     overrides = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "max_length": max_length,
-                 "train_limit": train_limit, "dev_limit": dev_limit, "eval_batch_size": eval_batch_size}
+                 "train_limit": train_limit, "dev_limit": dev_limit, "eval_batch_size": eval_batch_size,
+                 "batching": batching}
     run(RunOptions(task=task_name, models=models, sources=source, targets=targets, recipe=recipe,
                    recipe_overrides=overrides, seeds=parse_seeds(seeds), data_dir=data_dir,
                    results_dir=Path(results_dir), overwrite=overwrite, bf16=bf16, test_limit=test_limit,

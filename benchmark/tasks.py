@@ -43,6 +43,7 @@ class Recipe:
     train_limit: int | None
     dev_limit: int | None
     eval_batch_size: int
+    batching: str = "random"
 
     def with_overrides(self, **overrides) -> Recipe:
         """A copy with the non-None overrides applied and every field checked."""
@@ -70,14 +71,21 @@ _RECIPE_FIELDS: dict[str, tuple[type, float, float | None, bool]] = {
 }
 
 
+BATCHING = ("random", "length-grouped")
+
+
 def validate_recipe(values: dict) -> Recipe:
     """Check types and ranges of a recipe's fields; one clear line for the first bad one."""
     name = values.get("name", "?")
-    unknown = set(values) - set(_RECIPE_FIELDS) - {"name", "description"}
+    unknown = set(values) - set(_RECIPE_FIELDS) - {"name", "description", "batching"}
     if unknown:
         raise XbenchError(f"recipe {name!r}: unknown field {sorted(unknown)[0]!r}; "
                           f"known fields: {', '.join(_RECIPE_FIELDS)}")
-    checked = {"name": name, "description": values.get("description", "")}
+    checked = {"name": name, "description": values.get("description", ""),
+               "batching": values.get("batching", "random")}
+    if checked["batching"] not in BATCHING:
+        raise XbenchError(f"recipe {name!r}: batching must be one of {', '.join(BATCHING)}, "
+                          f"got {checked['batching']!r}")
     for key, (kind, low, high, nullable) in _RECIPE_FIELDS.items():
         if key not in values:
             raise XbenchError(f"recipe {name!r}: field {key!r} is missing")
