@@ -176,11 +176,15 @@ def run(options: RunOptions) -> list[Path]:
     if options.dry_run:
         click.echo(describe_plan(task, plan, sources, selection, recipe, options))
         return []
+    from benchmark.models.loading import model_folder
+
+    # Models first: a hub model that cannot be had should fail at once, before any data is read.
+    folders = {spec.name: model_folder(spec) for spec in specs}
     preflight_data(task, source, sources, selection.present, options.show_progress)
     _check_writable(Path(options.results_dir))
     touched = []
     for planned in plan:
-        _run_one(task, source, sources, selection, recipe, planned, options)
+        _run_one(task, source, sources, selection, recipe, planned, folders[planned.spec.name], options)
         touched.append(planned.path)
     click.echo(final_table(task, [p.path for p in plan], selection.present))
     return touched
@@ -228,7 +232,7 @@ def describe_plan(task, plan, sources, selection: LanguageSelection, recipe: Rec
 
 
 def _run_one(task: Task, source: DataSource, sources: tuple[str, ...], selection: LanguageSelection,
-             recipe: Recipe, planned: PlannedRun, options: RunOptions) -> None:
+             recipe: Recipe, planned: PlannedRun, folder: Path, options: RunOptions) -> None:
     from filelock import FileLock, Timeout
 
     path = planned.path
@@ -240,12 +244,13 @@ def _run_one(task: Task, source: DataSource, sources: tuple[str, ...], selection
         _echo(f"waiting: another xbench process is working on {path}")
         lock.acquire()
     try:
-        _run_locked(task, source, sources, selection, recipe, planned, options)
+        _run_locked(task, source, sources, selection, recipe, planned, folder, options)
     finally:
         lock.release()
 
 
-def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, options: RunOptions) -> None:
+def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, folder: Path,
+                options: RunOptions) -> None:
     from benchmark.hardware import resolve_bf16
 
     spec, seed, path = planned.spec, planned.seed, planned.path
@@ -275,10 +280,9 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, o
         _echo(f"{label}: all {len(selection.present)} targets done in {path}")
         return
 
-    from benchmark.models.loading import load_token_classifier, load_tokenizer, model_folder
+    from benchmark.models.loading import load_token_classifier, load_tokenizer
 
     _echo(f"{label}: {len(todo)} target(s) to evaluate; bf16 {bf16_note}")
-    folder = model_folder(spec)
     tokenizer = load_tokenizer(spec, folder)
     model = load_token_classifier(spec, folder, task.labels, seed)
     label_id = {name: i for i, name in enumerate(task.labels)}
