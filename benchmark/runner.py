@@ -180,7 +180,9 @@ def run(options: RunOptions) -> list[Path]:
 
     # Models first: a hub model that cannot be had should fail at once, before any data is read.
     folders = {spec.name: model_folder(spec) for spec in specs}
-    preflight_data(task, source, sources, selection.present, options.show_progress)
+    pending = _pending_targets(plan, selection.present, options.overwrite)
+    if pending:
+        preflight_data(task, source, sources, pending, options.show_progress)
     _check_writable(Path(options.results_dir))
     touched = []
     for planned in plan:
@@ -188,6 +190,28 @@ def run(options: RunOptions) -> list[Path]:
         touched.append(planned.path)
     click.echo(final_table(task, [p.path for p in plan], selection.present))
     return touched
+
+
+def _pending_targets(plan: list[PlannedRun], targets, overwrite: str) -> list[str]:
+    """Targets some planned run still has to evaluate (damaged result files count as pending:
+    the run itself will then say what is wrong with them)."""
+    pending: set[str] = set()
+    for planned in plan:
+        if overwrite == "never" and planned.path.exists():
+            continue
+        done = _done_targets(planned.path, overwrite)
+        pending |= {t for t in targets if t not in done}
+    return [t for t in targets if t in pending]
+
+
+def _done_targets(path: Path, overwrite: str) -> set[str]:
+    """Targets a result file already holds (none when it will be recomputed or cannot be read)."""
+    if overwrite == "always" or not path.exists():
+        return set()
+    try:
+        return set(read_result(path).get("targets", {}))
+    except XbenchError:
+        return set()
 
 
 def preflight_data(task: Task, source: DataSource, sources, targets, show_progress: bool) -> None:
@@ -218,12 +242,7 @@ def describe_plan(task, plan, sources, selection: LanguageSelection, recipe: Rec
     if selection.missing:
         lines.append(f"missing (skipped): {', '.join(selection.missing)}")
     for p in plan:
-        done: set[str] = set()
-        if p.path.exists() and options.overwrite != "always":
-            try:
-                done = set(read_result(p.path).get("targets", {}))
-            except XbenchError:
-                pass
+        done = _done_targets(p.path, options.overwrite)
         todo = [t for t in selection.present if t not in done]
         lines.append(f"  {p.spec.name} seed {p.seed}: {len(todo)} target(s) to evaluate, "
                      f"{len(selection.present) - len(todo)} done -> {p.path}")
