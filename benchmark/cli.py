@@ -139,7 +139,11 @@ def _comma_list(_ctx, _param, value):
 @click.option("--test-limit", type=int, default=None,
               help="Evaluate on the first N test sentences of each target (a quick look; recorded).")
 @click.option("--bf16", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
-              help="bf16 autocast: auto uses it when this CPU runs bf16 matmuls faster than fp32.")
+              help="bf16 autocast: auto uses it on a GPU that supports it, and on a CPU when a measured "
+                   "bf16 matmul is faster than fp32.")
+@click.option("--device", default="auto", show_default=True,
+              help="Where to train and evaluate: auto (a CUDA GPU if PyTorch sees one, else the CPU), "
+                   "cpu, cuda or cuda:N.")
 @data_dir_option
 @click.option("--results-dir", type=click.Path(file_okay=False), default="results", show_default=True,
               help="Where result files go.")
@@ -151,8 +155,8 @@ def _comma_list(_ctx, _param, value):
 @click.option("--dry-run", is_flag=True, help="Print the plan (models x seeds x targets) and stop.")
 @click.option("--no-progress", is_flag=True, help="No progress bars (for logs).")
 def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, batch_size, max_length,
-                train_limit, dev_limit, eval_batch_size, batching, test_limit, bf16, data_dir, results_dir, overwrite,
-                checkpoint_every, dry_run, no_progress):
+                train_limit, dev_limit, eval_batch_size, batching, test_limit, bf16, device, data_dir, results_dir,
+                overwrite, checkpoint_every, dry_run, no_progress):
     """Fine-tune on the source language and evaluate zero-shot on every target language.
 
     Stores one result per (model, source, seed) with per-sentence predictions; rerunning the
@@ -173,8 +177,9 @@ def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, b
                  "batching": batching}
     run(RunOptions(task=task_name, models=models, sources=source, targets=targets, recipe=recipe,
                    recipe_overrides=overrides, seeds=parse_seeds(seeds), data_dir=data_dir,
-                   results_dir=Path(results_dir), overwrite=overwrite, bf16=bf16, test_limit=test_limit,
-                   checkpoint_every_s=checkpoint_every, dry_run=dry_run, show_progress=not no_progress))
+                   results_dir=Path(results_dir), overwrite=overwrite, bf16=bf16, device=device,
+                   test_limit=test_limit, checkpoint_every_s=checkpoint_every, dry_run=dry_run,
+                   show_progress=not no_progress))
 
 
 @cli.command()

@@ -23,8 +23,14 @@ def batches_by_length(lengths: Sequence[int], batch_size: int) -> list[list[int]
     return [order[i: i + batch_size].tolist() for i in range(0, len(order), batch_size)]
 
 
-def collate(input_ids: Sequence[Sequence[int]], pad_id: int, labels: Sequence[Sequence[int]] | None = None):
-    """Pad to the batch's longest sequence; labels padded with -100."""
+def model_device(model):
+    """The device a model's weights are on (xbench keeps a model on one device)."""
+    return next(model.parameters()).device
+
+
+def collate(input_ids: Sequence[Sequence[int]], pad_id: int, labels: Sequence[Sequence[int]] | None = None,
+            device=None):
+    """Pad to the batch's longest sequence; labels padded with -100; tensors moved to ``device``."""
     import torch
 
     width = max(len(ids) for ids in input_ids)
@@ -39,6 +45,8 @@ def collate(input_ids: Sequence[Sequence[int]], pad_id: int, labels: Sequence[Se
         for row, seq in enumerate(labels):
             lab[row, : len(seq)] = torch.as_tensor(seq)
         batch["labels"] = lab
+    if device is not None and device.type != "cpu":
+        batch = {name: tensor.to(device, non_blocking=True) for name, tensor in batch.items()}
     return batch
 
 
@@ -48,14 +56,15 @@ def predict_windows(model, encoded: EncodedSplit, pad_id: int, batch_size: int, 
     import torch
 
     model.eval()
+    device = model_device(model)
     windows = encoded.windows
     predictions: list[np.ndarray | None] = [None] * len(windows)
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
     with torch.inference_mode(), autocast:
         for batch_indices in batches_by_length([len(w) for w in windows], batch_size):
-            batch = collate([windows[i].input_ids for i in batch_indices], pad_id)
+            batch = collate([windows[i].input_ids for i in batch_indices], pad_id, device=device)
             logits = model(**batch).logits
-            best = logits.argmax(-1).numpy()
+            best = logits.argmax(-1).cpu().numpy()
             for row, i in enumerate(batch_indices):
                 predictions[i] = best[row, : len(windows[i])]
             if progress is not None:
@@ -81,22 +90,28 @@ def sentence_counts(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[
 
 
 def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
-    """Span precision, recall and F1 overall and per entity type, with seqeval (conlleval mode)."""
-    from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+    """Span precision, recall and F1 overall and per entity type, with seqeval (conlleval mode).
+
+    One ``classification_report`` gives both: its micro average is what ``f1_score``,
+    ``precision_score`` and ``recall_score`` return (the same function computes them), and
+    calling those as well would extract every entity three more times.
+    """
+    import warnings
+
+    from seqeval.metrics import classification_report
 
     gold, predicted = [list(s) for s in gold], [list(s) for s in predicted]
-    report = classification_report(gold, predicted, output_dict=True, zero_division=0)
+    with warnings.catch_warnings():  # the macro average of no entity types is nan; it is not used
+        warnings.simplefilter("ignore", RuntimeWarning)
+        report = classification_report(gold, predicted, output_dict=True, zero_division=0)
     per_type = {
         name: {"precision": float(v["precision"]), "recall": float(v["recall"]),
                "f1": float(v["f1-score"]), "support": int(v["support"])}
         for name, v in report.items() if not name.endswith(" avg")
     }
-    return {
-        "f1": float(f1_score(gold, predicted, zero_division=0)),
-        "precision": float(precision_score(gold, predicted, zero_division=0)),
-        "recall": float(recall_score(gold, predicted, zero_division=0)),
-        "per_type": per_type,
-    }
+    micro = report["micro avg"]
+    return {"f1": float(micro["f1-score"]), "precision": float(micro["precision"]),
+            "recall": float(micro["recall"]), "per_type": per_type}
 
 
 def ids_to_tags(rows: Sequence[np.ndarray | Sequence[int]], labels: Sequence[str]) -> list[list[str]]:

@@ -34,7 +34,7 @@ class RowSparseAdamW:
         self.eps = eps
         self.exp_avg = torch.zeros_like(self.table, memory_format=torch.preserve_format)
         self.exp_avg_sq = torch.zeros_like(self.table)
-        self.used = torch.zeros(self.table.shape[0], dtype=torch.bool)
+        self.used = torch.zeros(self.table.shape[0], dtype=torch.bool, device=self.table.device)
         self.steps = 0
 
     @property
@@ -57,7 +57,8 @@ class RowSparseAdamW:
         norms = torch._foreach_norm(dense_grads) if dense_grads else []
         if rows is not None:
             norms = list(norms) + [torch.linalg.vector_norm(rows[1])]
-        total = torch.linalg.vector_norm(torch.stack(list(norms))) if norms else torch.tensor(0.0)
+        total = (torch.linalg.vector_norm(torch.stack(list(norms))) if norms
+                 else torch.tensor(0.0, device=self.table.device))
         coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
         if dense_grads:
             torch._foreach_mul_(dense_grads, coef)
@@ -71,7 +72,7 @@ class RowSparseAdamW:
         self.steps += 1
         self.used[index] = True
         used = self.used.nonzero().squeeze(1)
-        grad = torch.zeros((used.numel(), self.table.shape[1]), dtype=self.table.dtype)
+        grad = torch.zeros((used.numel(), self.table.shape[1]), dtype=self.table.dtype, device=self.table.device)
         position = torch.searchsorted(used, index)  # where each gradient row sits among the used rows
         grad[position] = grad_rows.to(self.table.dtype)
         lr = self.dense.param_groups[0]["lr"]

@@ -51,6 +51,7 @@ class RunOptions:
     results_dir: Path = Path("results")
     overwrite: str = "only-missing"
     bf16: str = "auto"
+    device: str = "auto"
     test_limit: int | None = None
     checkpoint_every_s: float = 300.0
     dry_run: bool = False
@@ -90,10 +91,13 @@ def _echo(message: str = "") -> None:
 
 
 def git_commit() -> str | None:
-    """The checkout's commit (with ``-dirty`` for uncommitted changes), or None when installed."""
+    """The checkout's commit (with ``-dirty`` for uncommitted changes); for a copy of the code
+    without its ``.git`` (sent to a cluster, say), ``$XBENCH_GIT_COMMIT``; else None."""
+    import os
+
     root = Path(__file__).resolve().parent.parent
     if not (root / ".git").exists():
-        return None
+        return os.environ.get("XBENCH_GIT_COMMIT") or None
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
                                 text=True, timeout=10).stdout.strip()
@@ -105,15 +109,18 @@ def git_commit() -> str | None:
 
 
 def library_versions() -> dict:
-    import datasets
-    import seqeval
-    import tokenizers
-    import torch
-    import transformers
+    """Installed versions, read from package metadata (importing datasets alone takes seconds)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return {"xbench": __version__, "transformers": transformers.__version__, "torch": torch.__version__,
-            "datasets": datasets.__version__, "tokenizers": tokenizers.__version__,
-            "seqeval": getattr(seqeval, "__version__", "1.2.2"), "python": platform.python_version()}
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    names = ("transformers", "torch", "datasets", "tokenizers", "seqeval")
+    return {"xbench": __version__, **{name: installed(name) for name in names},
+            "python": platform.python_version()}
 
 
 def run_identity(task: Task, spec: ModelSpec, sources: tuple[str, ...], seed: int, recipe: Recipe,
@@ -176,8 +183,10 @@ def run(options: RunOptions) -> list[Path]:
     if options.dry_run:
         click.echo(describe_plan(task, plan, sources, selection, recipe, options))
         return []
+    from benchmark.hardware import resolve_device
     from benchmark.models.loading import model_folder
 
+    resolve_device(options.device)  # a GPU asked for and not there: say so before any work
     # Models first: a hub model that cannot be had should fail at once, before any data is read.
     folders = {spec.name: model_folder(spec) for spec in specs}
     pending = _pending_targets(plan, selection.present, options.overwrite)
@@ -270,7 +279,7 @@ def _run_one(task: Task, source: DataSource, sources: tuple[str, ...], selection
 
 def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, folder: Path,
                 options: RunOptions) -> None:
-    from benchmark.hardware import resolve_bf16
+    from benchmark.hardware import describe_device, resolve_bf16, resolve_device
 
     spec, seed, path = planned.spec, planned.seed, planned.path
     label = f"{spec.name} seed {seed}"
@@ -284,7 +293,8 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
         existing = None
     done = set(existing["targets"]) if existing else set()
     todo = [t for t in selection.present if t not in done]
-    bf16, bf16_note = resolve_bf16(options.bf16)
+    device = resolve_device(options.device)
+    bf16, bf16_note = resolve_bf16(options.bf16, device)
     train_parts = {lang: _limited(read_sentences(task, source, lang, "train"), recipe.train_limit) for lang in sources}
     dev_parts = {lang: _limited(read_sentences(task, source, lang, "validation"), recipe.dev_limit) for lang in sources}
     train_sha = {lang: content_sha256(s) for lang, s in train_parts.items()}
@@ -301,9 +311,9 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
 
     from benchmark.models.loading import load_token_classifier, load_tokenizer
 
-    _echo(f"{label}: {len(todo)} target(s) to evaluate; bf16 {bf16_note}")
+    _echo(f"{label}: {len(todo)} target(s) to evaluate on {describe_device(device)}; bf16 {bf16_note}")
     tokenizer = load_tokenizer(spec, folder)
-    model = load_token_classifier(spec, folder, task.labels, seed)
+    model = load_token_classifier(spec, folder, task.labels, seed).to(device)
     label_id = {name: i for i, name in enumerate(task.labels)}
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
@@ -341,7 +351,8 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
         "sources": list(sources), "seed": seed, "recipe": recipe.as_dict(),
         "seqeval_mode": _seqeval_mode(), "targets": {},
     }
-    result["config"] = {"bf16": bf16, "bf16_note": bf16_note, "data_source": source.describe(),
+    result["config"] = {"bf16": bf16, "bf16_note": bf16_note, "device": describe_device(device),
+                        "data_source": source.describe(),
                         "checkpoint_every_s": options.checkpoint_every_s}
     result["versions"] = library_versions()
     result["git_commit"] = git_commit()

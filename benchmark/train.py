@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark.align import EncodedSplit
-from benchmark.evaluate import collate
+from benchmark.evaluate import collate, model_device
 from benchmark.faults import fault_point
 from benchmark.tasks import Recipe
 
@@ -201,6 +201,7 @@ def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: i
     from tqdm import tqdm
 
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    device = model_device(model)
     windows = train.windows
     lengths = [len(w) for w in windows]
     steps_per_epoch = math.ceil(len(windows) / recipe.batch_size)
@@ -218,20 +219,23 @@ def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: i
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") is not None and device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], device)  # dropout draws from the GPU's generator
         step, loss_sum, loss_count = state["step"], state["loss_sum"], state["loss_count"]
         outcome = TrainOutcome(**state["outcome"])
         outcome.resumed_from_step = step
 
-    def save_checkpoint(finished: bool = False) -> None:
+    def save_checkpoint() -> None:
         outcome.steps = step
         _atomic_torch_save({
             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
             "step": step, "loss_sum": loss_sum, "loss_count": loss_count,
-            "outcome": outcome.__dict__.copy(), "finished": finished, "format": CHECKPOINT_FORMAT,
+            "outcome": outcome.__dict__.copy(), "format": CHECKPOINT_FORMAT,
         }, path)
 
-    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if bf16 else nullcontext
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else nullcontext
     bar = tqdm(total=total_steps, initial=step, desc="training", unit="step", disable=not show_progress,
                dynamic_ncols=True)
     started = time.perf_counter() - outcome.seconds
@@ -244,7 +248,7 @@ def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: i
             model.train()
             for b in range(first_batch, steps_per_epoch):
                 chosen = [windows[i] for i in batches[b]]
-                batch = collate([w.input_ids for w in chosen], pad_id, [w.labels for w in chosen])
+                batch = collate([w.input_ids for w in chosen], pad_id, [w.labels for w in chosen], device=device)
                 tick = time.perf_counter()
                 with autocast():
                     loss = model(**batch).loss
@@ -276,7 +280,7 @@ def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: i
                 outcome.best_dev_f1, outcome.best_epoch = f1, epoch + 1
                 _save_best(model, checkpoint_dir / BEST_FILE)
             outcome.seconds = time.perf_counter() - started
-            save_checkpoint(finished=step >= total_steps)
+            save_checkpoint()
             last_save = time.perf_counter()
             bar.write(f"epoch {epoch + 1}/{recipe.epochs}: dev F1 {100 * f1:.2f} "
                       f"(best {100 * outcome.best_dev_f1:.2f} at epoch {outcome.best_epoch})")

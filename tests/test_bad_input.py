@@ -136,6 +136,8 @@ def cases(root: Path, data: Path, results: Path, tiny: Path, corpus) -> list[tup
         ("bad seeds", [*run_data, "--seeds", "1,x"], "--seeds: 'x' is not a seed"),
         ("repeated seeds", [*run_data, "--seeds", "1,1"], "--seeds: a seed is repeated"),
         ("zero test limit", [*run_data, "--test-limit", "0"], "--test-limit must be >= 1, got 0"),
+        ("unknown device", [*run_data, "--device", "gpu"], "--device: 'gpu' is not a device"),
+        ("GPU index out of range", [*run_data, "--device", "cuda:99"], "--device cuda:99: "),
         ("contradicting the stored recipe", [*run_data, "--lr", "1e-3"], "was made with a different recipe"),
         ("contradicting the stored test limit", [*run_data, "--test-limit", "10"],
          "target de was scored with --test-limit 20, not 10"),

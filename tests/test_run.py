@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from benchmark.cli import cli
 from benchmark.evaluate import score
-from benchmark.results import iter_result_files, read_predictions, read_result
+from benchmark.results import iter_result_files, predictions_path, read_predictions, read_result
 
 TINY_RECIPE = ["--recipe", "quick", "--epochs", "2", "--lr", "5e-4", "--batch-size", "16", "--max-length", "24",
                "--train-limit", "120"]
@@ -127,11 +127,18 @@ def _scores(results: Path) -> dict:
     return {lang: (t["f1"], t["predictions"]["sha256"]) for lang, t in result["targets"].items()}
 
 
-def test_killed_during_training_resumes_to_the_same_scores(panx_dir, tiny_model, tmp_path):
+CUDA = pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="no CUDA GPU")
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=CUDA)])
+def test_killed_during_training_resumes_to_the_same_scores(panx_dir, tiny_model, tmp_path, device):
     """SIGKILL once a mid-training checkpoint exists; the rerun resumes and matches an unbroken run."""
-    env = {**os.environ, "XBENCH_CACHE_DIR": str(tmp_path / "cache")}
+    env = {**os.environ, "XBENCH_CACHE_DIR": str(tmp_path / "cache"),
+           # Bit-identical GPU reruns need cuBLAS's deterministic workspace.
+           "CUBLAS_WORKSPACE_CONFIG": ":4096:8"}
     args = [sys.executable, "-m", "benchmark.cli", "run", "--model", str(tiny_model), "--targets", "en,de",
-            "--data-dir", str(panx_dir), "--no-progress", "--checkpoint-every", "0", *TINY_RECIPE, "--epochs", "3"]
+            "--data-dir", str(panx_dir), "--no-progress", "--checkpoint-every", "0", "--device", device,
+            *TINY_RECIPE, "--epochs", "3"]
     unbroken = subprocess.run(args + ["--results-dir", str(tmp_path / "a")], env=env, capture_output=True, text=True)
     assert unbroken.returncode == 0, unbroken.stderr
     process = subprocess.Popen(args + ["--results-dir", str(tmp_path / "b")], env=env, stdout=subprocess.DEVNULL,
@@ -150,3 +157,24 @@ def test_killed_during_training_resumes_to_the_same_scores(panx_dir, tiny_model,
     [path] = iter_result_files(tmp_path / "b")
     assert json.loads(path.read_text())["training"]["resumed_from_step"] > 0
     assert not list((tmp_path / "cache").rglob("checkpoint.pt")), "checkpoints are cleaned once a run is done"
+
+
+@CUDA
+def test_gpu_run_matches_the_cpu_run(panx_dir, tiny_model, tmp_path):
+    """The same fp32 run on the GPU and the CPU: the same training up to float noise, so nearly
+    every predicted tag agrees and the scores are within a point."""
+    runs = {}
+    for device in ("cpu", "cuda"):
+        outcome = run_tiny(panx_dir, tiny_model, tmp_path / device, "--device", device, "--bf16", "off")
+        assert outcome.exit_code == 0, outcome.output
+        [path] = iter_result_files(tmp_path / device)
+        runs[device] = (path, read_result(path))
+    assert runs["cuda"][1]["config"]["device"].startswith("cuda")
+    assert runs["cpu"][1]["config"]["device"].startswith("cpu")
+    for lang in ("en", "de", "ja"):
+        tags = {d: read_predictions(predictions_path(path, lang))["tags"] for d, (path, _) in runs.items()}
+        same = sum(a == b for ra, rb in zip(tags["cpu"], tags["cuda"]) for a, b in zip(ra, rb))
+        total = sum(len(r) for r in tags["cpu"])
+        assert same / total > 0.99, (lang, same, total)
+        f1 = {d: r["targets"][lang]["f1"] for d, (_, r) in runs.items()}
+        assert abs(f1["cpu"] - f1["cuda"]) < 0.01, (lang, f1)

@@ -36,21 +36,25 @@ def test_length_grouped_batches_waste_little_on_padding():
     assert padded(epoch_batches(lengths, 32, 0, 0, "random")) > 1.8
 
 
-def test_row_sparse_adamw_equals_torch_adamw_with_clipping():
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"))]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_row_sparse_adamw_equals_torch_adamw_with_clipping(device):
     from transformers import BertConfig, BertForTokenClassification
 
     torch.manual_seed(0)
     config = BertConfig(vocab_size=3000, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, num_labels=7, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    reference = BertForTokenClassification(config)
+    reference = BertForTokenClassification(config).to(device)
     ours = copy.deepcopy(reference)
     torch_adamw = torch.optim.AdamW(reference.parameters(), lr=1e-3, eps=1e-8, weight_decay=0.0)
     sparse = RowSparseAdamW(ours, lr=1e-3, eps=1e-8, weight_decay=0.0)
     generator = torch.Generator().manual_seed(1)
     for step in range(8):
         # Later batches use new rows, so rows used once keep moving on momentum alone.
-        ids = torch.randint(0, 200 + 300 * step, (8, 12), generator=generator)
-        labels = torch.randint(0, 7, (8, 12), generator=generator)
+        ids = torch.randint(0, 200 + 300 * step, (8, 12), generator=generator).to(device)
+        labels = torch.randint(0, 7, (8, 12), generator=generator).to(device)
         reference(input_ids=ids, labels=labels).loss.backward()
         torch.nn.utils.clip_grad_norm_(reference.parameters(), 0.5)
         torch_adamw.step()
@@ -59,7 +63,8 @@ def test_row_sparse_adamw_equals_torch_adamw_with_clipping():
         sparse.clip_and_step(0.5)
         sparse.zero_grad()
     for (name, expected), actual in zip(reference.named_parameters(), ours.parameters()):
-        torch.testing.assert_close(actual, expected, rtol=0, atol=1e-6, msg=name)
+        # On a GPU the two backward passes sum gradient rows in different orders: float noise.
+        torch.testing.assert_close(actual, expected, rtol=0, atol=1e-6 if device == "cpu" else 1e-5, msg=name)
     word = ours.get_input_embeddings().weight
     untouched = ~sparse.used
     assert untouched.any()
