@@ -216,8 +216,8 @@ def leaderboard_rows(an: Analysis) -> list[dict]:
     for m in an.order:
         est = an.sample.average(m, alpha=an.alpha)
         runs = an.group.models[m]
-        rows.append({"rank": an.ranks[m], "model": m, "avg_f1": round(100 * est.mean, 2),
-                     "ci_low": round(100 * est.ci_low, 2), "ci_high": round(100 * est.ci_high, 2),
+        rows.append({"rank": an.ranks[m], "model": m, "avg_f1": 100 * est.mean,
+                     "ci_low": 100 * est.ci_low, "ci_high": 100 * est.ci_high,
                      "languages": len(an.languages), "seeds": len(runs.seeds)})
     return rows
 
@@ -232,8 +232,8 @@ def language_rows(an: Analysis, reference: dict[str, float]) -> list[dict]:
         best = max(an.order, key=lambda m: an.sample.observed[m][lang])
         for m in an.order:
             seeds = an.per_seed_f1[m][lang]
-            row[f"{m} f1"] = round(100 * float(np.mean(seeds)), 2)
-            row[f"{m} sd"] = round(100 * float(np.std(seeds, ddof=1)), 2) if len(seeds) > 1 else None
+            row[f"{m} f1"] = 100 * float(np.mean(seeds))
+            row[f"{m} sd"] = 100 * float(np.std(seeds, ddof=1)) if len(seeds) > 1 else None
             pretrained = an.group.models[m].pretraining_languages()
             row[f"{m} unseen"] = bool(pretrained) and lang not in pretrained
             row[f"{m} best_significant"] = m == best and an.best_marked[lang]
@@ -246,8 +246,8 @@ def pair_rows(an: Analysis) -> list[dict]:
     rows = []
     for (a, b), t in an.pair_tests.items():
         o = t["overall"]
-        rows.append({"a": a, "b": b, "avg_diff": round(100 * o.diff, 2), "ci_low": round(100 * o.ci_low, 2),
-                     "ci_high": round(100 * o.ci_high, 2), "p": o.p_value, "p_holm": t["overall_holm"],
+        rows.append({"a": a, "b": b, "avg_diff": 100 * o.diff, "ci_low": 100 * o.ci_low,
+                     "ci_high": 100 * o.ci_high, "p": o.p_value, "p_holm": t["overall_holm"],
                      "a_better_on": t["a_wins"], "b_better_on": t["b_wins"], "languages": len(an.languages),
                      "wilcoxon_p": t["wilcoxon"], "aso_eps_min": None if np.isnan(t["aso"]) else round(t["aso"], 3)})
     return rows
@@ -339,9 +339,12 @@ def findings(an: Analysis, reference: dict[str, float], task) -> list[str]:
         latin = [d for lang, d in diffs.items() if lang in task.languages and task.languages[lang].script == "Latn"]
         other = [d for lang, d in diffs.items() if lang in task.languages and task.languages[lang].script != "Latn"]
         gains = ", ".join(f"{lang} ({_pct(diffs[lang])})" for lang in top)
+        worse = [lang for lang in sorted(an.languages, key=lambda lang: diffs[lang])
+                 if t["holm"][lang] <= an.alpha and diffs[lang] < 0]
+        worse_list = f" ({', '.join(worse)})" if 0 < len(worse) <= 10 else ""
         sentence = (f"- {a} vs {b}: {_pct(o.diff)} points on average ({verdict} after Holm, "
                     f"p {_p_phrase(t['overall_holm'])}); {a} is significantly better on {t['a_wins']} of "
-                    f"{len(an.languages)} languages and worse on {t['b_wins']}. Largest gains: {gains}.")
+                    f"{len(an.languages)} languages and worse on {t['b_wins']}{worse_list}. Largest gains: {gains}.")
         if latin and other:
             non_latin_sig = sum(1 for lang in an.languages if lang in task.languages
                                 and task.languages[lang].script != "Latn" and t["holm"][lang] <= an.alpha
@@ -354,9 +357,12 @@ def findings(an: Analysis, reference: dict[str, float], task) -> list[str]:
     if shared:
         gaps = [100 * an.sample.observed[best][lang] - reference[lang] for lang in shared]
         above = sum(1 for g in gaps if g > 0)
+        below = [f"{lang} ({gap:+.1f})" for lang, gap in sorted(zip(shared, gaps), key=lambda x: x[1]) if gap <= 0]
+        biggest = [f"{lang} ({gap:+.1f})" for lang, gap in sorted(zip(shared, gaps), key=lambda x: -x[1])[:3]]
         out.append(f"- Against Rahimi et al. (2019)'s English-to-X BiLSTM-CRF with MUSE embeddings (a different, "
                    f"pre-transformer system, shown for orientation): {best} is higher on {above} of {len(shared)} "
-                   f"shared languages, by {float(np.mean(gaps)):+.1f} points on average.")
+                   f"shared languages, by {float(np.mean(gaps)):+.1f} points on average; most above on "
+                   f"{', '.join(biggest)}" + (f"; not above on {', '.join(below)}." if below else "."))
     low = [lang for lang in an.languages if an.n_sentences[lang] <= LOW_POWER_SENTENCES]
     if low:
         out.append(f"- {len(low)} language(s) have at most {LOW_POWER_SENTENCES} test sentences ({', '.join(low)}): "
@@ -408,8 +414,10 @@ def write_reports(results_dir: Path, reports_dir: Path, formats: tuple[str, ...]
         an = analyse(group, n_resamples, seed, alpha)
         stem = f"{group.task}-{group.source}"
         reports_dir.mkdir(parents=True, exist_ok=True)
-        tables = {"leaderboard": leaderboard_rows(an), "languages": language_rows(an, reference),
-                  "pairs": pair_rows(an)}
+        # Rows hold full precision, so that the markdown rounds once (as the findings do); the
+        # files round F1 figures to 2 decimals.
+        tables = {"leaderboard": _rounded(leaderboard_rows(an)), "languages": _rounded(language_rows(an, reference)),
+                  "pairs": _rounded(pair_rows(an))}
         if "md" in formats:
             render_chart(an, reports_dir / f"{stem}.png")
             (reports_dir / f"{stem}.md").write_text(render_markdown(an, reference, f"{stem}.png"), encoding="utf-8")
@@ -426,6 +434,13 @@ def write_reports(results_dir: Path, reports_dir: Path, formats: tuple[str, ...]
                 path.write_text(_csv(rows), encoding="utf-8")
                 written.append(path)
     return written
+
+
+def _rounded(rows: list[dict]) -> list[dict]:
+    """F1 figures (in %) to 2 decimals for the csv/json files; p-values and counts as they are."""
+    keep = ("p", "p_holm", "wilcoxon_p", "aso_eps_min")
+    return [{k: round(v, 2) if isinstance(v, float) and k not in keep else v for k, v in row.items()}
+            for row in rows]
 
 
 def _csv(rows: list[dict]) -> str:

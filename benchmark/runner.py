@@ -91,13 +91,16 @@ def _echo(message: str = "") -> None:
 
 
 def git_commit() -> str | None:
-    """The checkout's commit (with ``-dirty`` for uncommitted changes); for a copy of the code
-    without its ``.git`` (sent to a cluster, say), ``$XBENCH_GIT_COMMIT``; else None."""
+    """``$XBENCH_GIT_COMMIT`` if set (a copy of the code sent to another machine, whose ``.git``
+    may be missing or stale), else the checkout's commit with ``-dirty`` for uncommitted
+    changes, else None (an installed package)."""
     import os
 
+    if os.environ.get("XBENCH_GIT_COMMIT"):
+        return os.environ["XBENCH_GIT_COMMIT"]
     root = Path(__file__).resolve().parent.parent
     if not (root / ".git").exists():
-        return os.environ.get("XBENCH_GIT_COMMIT") or None
+        return None
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
                                 text=True, timeout=10).stdout.strip()
