@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.align import encode_split
+from benchmark.data.conll import count_sentences
 from benchmark.data.sources import read_sentences, resolve_source
 from benchmark.evaluate import ids_to_tags, predict_word_tags, score
 from benchmark.hardware import matmul_throughput, resolve_bf16
@@ -187,7 +188,7 @@ def bench_statistics(task, source, n_resamples: int, naive_resamples: int, log) 
     languages = source.available_languages(task)
     sizes, gold_en = {}, None
     for lang in languages:
-        sizes[lang] = _count_sentences(source.split_path(lang, "test"))
+        sizes[lang] = count_sentences(source.split_path(lang, "test"))
     gold_en = read_sentences(task, source, "en", "test")
     # Realistic per-sentence counts: each gold entity found with some probability per system.
     systems = {}
@@ -224,14 +225,15 @@ def bench_statistics(task, source, n_resamples: int, naive_resamples: int, log) 
     return {"fast_seconds": fast_seconds, "naive_seconds": naive_seconds, "languages": len(languages)}
 
 
-def _count_sentences(path: Path) -> int:
-    from benchmark.commands.languages import _count_sentences as count
-
-    return count(path)
-
-
 def run_bench(data_dir, model_name: str, train_sentences: int, eval_sentences: int, epochs: int, batch_size: int,
               lr: float, seed: int, n_resamples: int, work: Path, log=print) -> str:
+    import importlib.util
+
+    from benchmark.errors import XbenchError
+
+    if importlib.util.find_spec("accelerate") is None:
+        raise XbenchError("xbench bench compares against transformers' Trainer, which needs accelerate: "
+                          "pip install -e '.[bench]'")
     task = get_task("wikiann")
     source = resolve_source(data_dir)
     report = ["xbench bench: each figure measured in this run, on this machine and data", ""]

