@@ -362,7 +362,9 @@ def findings(an: Analysis, reference: dict[str, float], task) -> list[str]:
         out.append(f"- Against Rahimi et al. (2019)'s English-to-X BiLSTM-CRF with MUSE embeddings (a different, "
                    f"pre-transformer system, shown for orientation): {best} is higher on {above} of {len(shared)} "
                    f"shared languages, by {float(np.mean(gaps)):+.1f} points on average; most above on "
-                   f"{', '.join(biggest)}" + (f"; not above on {', '.join(below)}." if below else "."))
+                   f"{', '.join(biggest)}" + (f"; not above on {', '.join(below[:10])}"
+                                              f"{f' and {len(below) - 10} more' if len(below) > 10 else ''}."
+                                              if below else "."))
     low = [lang for lang in an.languages if an.n_sentences[lang] <= LOW_POWER_SENTENCES]
     if low:
         out.append(f"- {len(low)} language(s) have at most {LOW_POWER_SENTENCES} test sentences ({', '.join(low)}): "
