@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from benchmark.cli import cli
@@ -127,7 +128,7 @@ def _scores(results: Path) -> dict:
     return {lang: (t["f1"], t["predictions"]["sha256"]) for lang, t in result["targets"].items()}
 
 
-CUDA = pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="no CUDA GPU")
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
 
 
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=CUDA)])
