@@ -167,14 +167,15 @@ def analyse(group: Group, n_resamples: int, seed: int, alpha: float) -> Analysis
         overall = sample.compare(a, b, alpha=alpha)
         per_lang = {lang: sample.compare(a, b, [lang], alpha=alpha) for lang in languages}
         adjusted = holm([per_lang[lang].p_value for lang in languages])
-        a_wins = sum(1 for lang, p in zip(languages, adjusted) if p <= alpha and per_lang[lang].diff > 0)
-        b_wins = sum(1 for lang, p in zip(languages, adjusted) if p <= alpha and per_lang[lang].diff < 0)
+        a_better = [lang for lang, p in zip(languages, adjusted) if p <= alpha and per_lang[lang].diff > 0]
+        b_better = [lang for lang, p in zip(languages, adjusted) if p <= alpha and per_lang[lang].diff < 0]
         seed_avg_a = np.mean([per_seed[a][lang] for lang in languages], axis=0)
         seed_avg_b = np.mean([per_seed[b][lang] for lang in languages], axis=0)
         enough_seeds = min(len(seed_avg_a), len(seed_avg_b)) > 1
         aso = almost_stochastic_order(seed_avg_a, seed_avg_b, seed=seed) if enough_seeds else float("nan")
         pair_tests[(a, b)] = {"overall": overall, "per_language": per_lang,
-                              "holm": dict(zip(languages, adjusted)), "a_wins": a_wins, "b_wins": b_wins,
+                              "holm": dict(zip(languages, adjusted)), "a_better": a_better, "b_better": b_better,
+                              "a_wins": len(a_better), "b_wins": len(b_better),
                               "wilcoxon": wilcoxon_languages([per_lang[lang].diff for lang in languages]),
                               "aso": aso}
         average_p.append(overall.p_value)
@@ -339,16 +340,14 @@ def findings(an: Analysis, reference: dict[str, float], task) -> list[str]:
         latin = [d for lang, d in diffs.items() if lang in task.languages and task.languages[lang].script == "Latn"]
         other = [d for lang, d in diffs.items() if lang in task.languages and task.languages[lang].script != "Latn"]
         gains = ", ".join(f"{lang} ({_pct(diffs[lang])})" for lang in top)
-        worse = [lang for lang in sorted(an.languages, key=lambda lang: diffs[lang])
-                 if t["holm"][lang] <= an.alpha and diffs[lang] < 0]
+        worse = sorted(t["b_better"], key=lambda lang: diffs[lang])
         worse_list = f" ({', '.join(worse)})" if 0 < len(worse) <= 10 else ""
         sentence = (f"- {a} vs {b}: {_pct(o.diff)} points on average ({verdict} after Holm, "
                     f"p {_p_phrase(t['overall_holm'])}); {a} is significantly better on {t['a_wins']} of "
                     f"{len(an.languages)} languages and worse on {t['b_wins']}{worse_list}. Largest gains: {gains}.")
         if latin and other:
-            non_latin_sig = sum(1 for lang in an.languages if lang in task.languages
-                                and task.languages[lang].script != "Latn" and t["holm"][lang] <= an.alpha
-                                and diffs[lang] > 0)
+            non_latin_sig = sum(1 for lang in t["a_better"]
+                                if lang in task.languages and task.languages[lang].script != "Latn")
             sentence += (f" Mean gain on Latin-script languages {_pct(float(np.mean(latin)))}, on other scripts "
                          f"{_pct(float(np.mean(other)))} (significant on {non_latin_sig} of {len(other)} "
                          "non-Latin-script languages).")

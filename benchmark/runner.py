@@ -189,7 +189,7 @@ def run(options: RunOptions) -> list[Path]:
     from benchmark.hardware import resolve_device
     from benchmark.models.loading import model_folder
 
-    resolve_device(options.device)  # a GPU asked for and not there: say so before any work
+    device = resolve_device(options.device)  # a GPU asked for and not there: say so before any work
     # Models first: a hub model that cannot be had should fail at once, before any data is read.
     folders = {spec.name: model_folder(spec) for spec in specs}
     pending = _pending_targets(plan, selection.present, options.overwrite)
@@ -198,7 +198,7 @@ def run(options: RunOptions) -> list[Path]:
     _check_writable(Path(options.results_dir))
     touched = []
     for planned in plan:
-        _run_one(task, source, sources, selection, recipe, planned, folders[planned.spec.name], options)
+        _run_one(task, source, sources, selection, recipe, planned, folders[planned.spec.name], device, options)
         touched.append(planned.path)
     click.echo(final_table(task, [p.path for p in plan], selection.present))
     return touched
@@ -263,7 +263,7 @@ def describe_plan(task, plan, sources, selection: LanguageSelection, recipe: Rec
 
 
 def _run_one(task: Task, source: DataSource, sources: tuple[str, ...], selection: LanguageSelection,
-             recipe: Recipe, planned: PlannedRun, folder: Path, options: RunOptions) -> None:
+             recipe: Recipe, planned: PlannedRun, folder: Path, device, options: RunOptions) -> None:
     from filelock import FileLock, Timeout
 
     path = planned.path
@@ -275,14 +275,14 @@ def _run_one(task: Task, source: DataSource, sources: tuple[str, ...], selection
         _echo(f"waiting: another xbench process is working on {path}")
         lock.acquire()
     try:
-        _run_locked(task, source, sources, selection, recipe, planned, folder, options)
+        _run_locked(task, source, sources, selection, recipe, planned, folder, device, options)
     finally:
         lock.release()
 
 
-def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, folder: Path,
+def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, folder: Path, device,
                 options: RunOptions) -> None:
-    from benchmark.hardware import describe_device, resolve_bf16, resolve_device
+    from benchmark.hardware import describe_device, resolve_bf16
 
     spec, seed, path = planned.spec, planned.seed, planned.path
     label = f"{spec.name} seed {seed}"
@@ -296,7 +296,6 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
         existing = None
     done = set(existing["targets"]) if existing else set()
     todo = [t for t in selection.present if t not in done]
-    device = resolve_device(options.device)
     bf16, bf16_note = resolve_bf16(options.bf16, device)
     train_parts = {lang: _limited(read_sentences(task, source, lang, "train"), recipe.train_limit) for lang in sources}
     dev_parts = {lang: _limited(read_sentences(task, source, lang, "validation"), recipe.dev_limit) for lang in sources}
