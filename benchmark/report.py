@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.errors import XbenchError
-from benchmark.results import iter_result_files, read_predictions, read_result
+from benchmark.results import iter_result_files, read_predictions, read_result, recipe_key_of
 from benchmark.stats import (
     ASO_THRESHOLD,
     LanguageResamples,
@@ -64,21 +64,22 @@ class Group:
     source: str
     models: dict[str, ModelRuns]
     seqeval_mode: str
+    recipe: str = ""  # the recipe key: results of different recipes never share a table
 
 
 def load_groups(results_dir: Path) -> list[Group]:
-    """Result files grouped by (task, source); mixing seqeval modes in a group is an error."""
+    """Result files grouped by (task, recipe, source); mixing seqeval modes in a group is an error."""
     files = iter_result_files(results_dir)
     if not files:
         raise XbenchError(f"no result files under {results_dir}; run `xbench run` first")
-    groups: dict[tuple[str, str], Group] = {}
+    groups: dict[tuple[str, str, str], Group] = {}
     for path in files:
         result = read_result(path)
-        key = (result["task"], "+".join(sorted(result["sources"])))
-        group = groups.setdefault(key, Group(key[0], key[1], {}, result["seqeval_mode"]))
+        key = (result["task"], recipe_key_of(results_dir, path), "+".join(sorted(result["sources"])))
+        group = groups.setdefault(key, Group(key[0], key[2], {}, result["seqeval_mode"], key[1]))
         if result["seqeval_mode"] != group.seqeval_mode:
             raise XbenchError(f"{path}: scored in seqeval mode {result['seqeval_mode']!r}, other results of "
-                              f"{key[0]} from {key[1]} in {group.seqeval_mode!r}; scores of different modes "
+                              f"{key[0]} from {key[2]} in {group.seqeval_mode!r}; scores of different modes "
                               "cannot be compared")
         runs = group.models.setdefault(result["model"]["name"], ModelRuns(result["model"]["name"]))
         runs.results[int(result["seed"])] = result
@@ -466,7 +467,7 @@ def compare_table(results_dir: Path, model_a: str, model_b: str, task: str | Non
                           f"{', '.join(known)})")
     out = []
     for g in groups:
-        sub = Group(g.task, g.source, {m: g.models[m] for m in (model_a, model_b)}, g.seqeval_mode)
+        sub = Group(g.task, g.source, {m: g.models[m] for m in (model_a, model_b)}, g.seqeval_mode, g.recipe)
         an = analyse(sub, n_resamples, seed, alpha)
         key = (model_a, model_b) if (model_a, model_b) in an.pair_tests else (model_b, model_a)
         t = an.pair_tests[key]

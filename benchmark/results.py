@@ -1,9 +1,14 @@
-"""The results store: one JSON file per (task, model, source, seed), predictions beside it.
+"""The results store: one JSON file per (task, recipe, model, source, seed), predictions beside it.
 
 Layout under the results folder::
 
-    <task>/<model key>/<source key>/seed-<n>.json
-    <task>/<model key>/<source key>/seed-<n>.predictions/<lang>.json.gz
+    <task>/<recipe key>/<model key>/<source key>/seed-<n>.json
+    <task>/<recipe key>/<model key>/<source key>/seed-<n>.predictions/<lang>.json.gz
+
+The recipe key is the recipe's name when it is used as the task declares it, and
+``<name>-custom-<hash>`` when any field was overridden, so a smoke run never lands beside (or on
+the leaderboard of) the real ones. Models evaluated as given (no training) live under the key
+``as-given``.
 
 A result file carries a ``schema_version`` and a checksum of its own content; every write goes
 to a temporary file that is fsynced and renamed into place, so a reader sees either the old
@@ -32,8 +37,36 @@ def source_key(sources: tuple[str, ...]) -> str:
     return "+".join(sorted(sources))
 
 
-def result_path(results_dir: Path, task: str, model_key: str, sources: tuple[str, ...], seed: int) -> Path:
-    return Path(results_dir) / task / model_key / source_key(sources) / f"seed-{seed}{RESULT_SUFFIX}"
+AS_GIVEN = "as-given"  # the recipe key of models evaluated without training
+
+
+def recipe_key(recipe_fields: dict, declared_fields: dict | None) -> str:
+    """``quick`` for the task's own quick recipe; ``quick-custom-1a2b3c4d`` once a field differs.
+
+    Both arguments are recipe dicts (``Recipe.as_dict()``); descriptions do not count.
+    """
+    def body(fields: dict) -> dict:
+        return {k: v for k, v in fields.items() if k != "description"}
+
+    name = recipe_fields["name"]
+    if declared_fields is not None and body(recipe_fields) == body(declared_fields):
+        return name
+    digest = hashlib.sha256(json.dumps(body(recipe_fields), sort_keys=True).encode("utf-8")).hexdigest()[:8]
+    return f"{name}-custom-{digest}"
+
+
+def result_path(results_dir: Path, task: str, recipe: str, model_key: str, sources: tuple[str, ...],
+                seed: int) -> Path:
+    return Path(results_dir) / task / recipe / model_key / source_key(sources) / f"seed-{seed}{RESULT_SUFFIX}"
+
+
+def recipe_key_of(results_dir: Path, result_file: Path) -> str:
+    """The recipe key of a stored result, read from where it lives."""
+    parts = Path(result_file).relative_to(results_dir).parts
+    if len(parts) != 5:
+        raise XbenchError(f"{result_file}: not at <task>/<recipe>/<model>/<source>/seed-<n>.json under "
+                          f"{results_dir} (a result of an older xbench? move it under its recipe's folder)")
+    return parts[1]
 
 
 def predictions_path(result_file: Path, lang: str) -> Path:

@@ -28,6 +28,7 @@ from benchmark.models.registry import ModelSpec, resolve_model
 from benchmark.results import (
     predictions_path,
     read_result,
+    recipe_key,
     result_path,
     source_key,
     write_predictions,
@@ -167,7 +168,9 @@ def run(options: RunOptions) -> list[Path]:
     task = get_task(options.task)
     if options.overwrite not in OVERWRITE_MODES:
         raise XbenchError(f"--overwrite must be one of {', '.join(OVERWRITE_MODES)}")
-    recipe = task.recipe(options.recipe).with_overrides(**options.recipe_overrides)
+    declared = task.recipe(options.recipe)
+    recipe = declared.with_overrides(**options.recipe_overrides)
+    recipe_dir = recipe_key(recipe.as_dict(), declared.as_dict())
     if options.test_limit is not None and options.test_limit < 1:
         raise XbenchError(f"--test-limit must be >= 1, got {options.test_limit}")
     source = resolve_source(options.data_dir)
@@ -181,7 +184,7 @@ def run(options: RunOptions) -> list[Path]:
         _echo(f"note: {missing_message(selection, source)}; evaluating the {len(selection.present)} others.")
     if not selection.present:
         raise XbenchError(f"no target language has data in {source.describe()}")
-    plan = [PlannedRun(spec, seed, result_path(options.results_dir, task.name, spec.key, sources, seed))
+    plan = [PlannedRun(spec, seed, result_path(options.results_dir, task.name, recipe_dir, spec.key, sources, seed))
             for spec in specs for seed in options.seeds]
     if options.dry_run:
         click.echo(describe_plan(task, plan, sources, selection, recipe, options))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ def fabricate_run(results: Path, model: str, seed: int, quality: float, langs=LA
                   pretrained=("de", "fr", "ru", "en")) -> Path:
     """A result file with per-sentence counts: each gold entity found with probability ``quality``."""
     rng = np.random.default_rng(hash((model, seed)) % 2**32)
-    path = result_path(results, "wikiann", model, ("en",), seed)
+    path = result_path(results, "wikiann", "xtreme", model, ("en",), seed)
     result = {"task": "wikiann", "sources": ["en"], "seed": seed, "seqeval_mode": mode,
               "model": {"name": model, "pretraining_languages": list(pretrained)}, "targets": {}}
     for lang, n in langs.items():
@@ -121,3 +122,21 @@ def test_edited_result_fails_its_checksum(golden, tmp_path):
     outcome = report(golden, tmp_path / "r")
     assert outcome.exit_code == 2 and "checksum does not match" in outcome.output
     assert read_result  # imported for the fabricator's format
+
+
+def test_recipes_never_share_a_table(tmp_path):
+    """A quick and an xtreme run of one model are two groups, never one leaderboard."""
+    from benchmark.report import load_groups
+    from benchmark.results import recipe_key
+
+    fabricate_run(tmp_path, "m", 1, 0.8)
+    quick = result_path(tmp_path, "wikiann", "quick", "m", ("en",), 1)
+    shutil.copytree(result_path(tmp_path, "wikiann", "xtreme", "m", ("en",), 1).parent.parent.parent,
+                    quick.parent.parent.parent)
+    groups = load_groups(tmp_path)
+    assert [(g.task, g.recipe, g.source, sorted(g.models)) for g in groups] == [
+        ("wikiann", "quick", "en", ["m"]), ("wikiann", "xtreme", "en", ["m"])]
+    declared = {"name": "quick", "description": "a", "lr": 5e-5, "epochs": 2}
+    assert recipe_key(dict(declared, description="b"), declared) == "quick"
+    custom = recipe_key(dict(declared, epochs=1), declared)
+    assert custom.startswith("quick-custom-") and custom != recipe_key(dict(declared, epochs=3), declared)

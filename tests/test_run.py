@@ -87,11 +87,17 @@ def test_new_target_is_added_without_touching_the_others(finished_run, panx_dir,
     assert read_result(path)["targets"] == before
 
 
-def test_changed_recipe_is_refused_not_overwritten(finished_run, panx_dir, tiny_model):
+def test_changed_recipe_is_kept_apart(finished_run, panx_dir, tiny_model):
+    """Another recipe is another folder: the first run's files are not touched, never refused."""
     results, _ = finished_run
-    outcome = run_tiny(panx_dir, tiny_model, results, "--lr", "1e-3")
-    assert outcome.exit_code == 2
-    assert "was made with a different recipe" in outcome.output
+    [path] = results.rglob("seed-1.json")
+    before = {p: p.read_bytes() for p in results.rglob("*") if p.is_file() and not p.name.endswith(".lock")}
+    outcome = run_tiny(panx_dir, tiny_model, results, "--lr", "1e-3", "--epochs", "1", "--dry-run")
+    assert outcome.exit_code == 0, outcome.output
+    other = [line for line in outcome.output.splitlines() if "-> " in line][0].split("-> ")[1]
+    assert Path(other).parts[-5] == "wikiann" and Path(other).parts[-4].startswith("quick-custom-")
+    assert Path(other) != path and not Path(other).exists()
+    assert {p: p.read_bytes() for p in before} == before
 
 
 def test_dry_run_prints_the_plan(panx_dir, tiny_model, tmp_path):
