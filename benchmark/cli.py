@@ -13,8 +13,9 @@ import click
 from benchmark import __version__
 from benchmark.errors import XbenchError
 
-DATA_DIR_HELP = ("Folder of WikiANN files (panx, Rahimi or hub-parquet layout, detected). "
-                 "Default: $XBENCH_DATA_DIR, else the Hugging Face Hub.")
+DATA_DIR_HELP = ("Folder of the task's data: panx ({train,dev,test}-<lang>.tsv), Rahimi (<lang>/{train,dev,test}), "
+                 "conll (<lang>/{train,dev,test}.txt, space or tab) or hub-parquet layout, detected. "
+                 "Default: $XBENCH_DATA_DIR, else the Hugging Face Hub (tasks that have a hub dataset).")
 
 
 class XbenchGroup(click.Group):
@@ -52,9 +53,10 @@ class XbenchGroup(click.Group):
 def cli():
     """xbench: cross-lingual transfer evaluation for named-entity recognition.
 
-    Fine-tune encoders on a source language's WikiANN training data, evaluate them zero-shot
-    on every target language, and compare them with confidence intervals and significance
-    tests corrected for testing many languages.
+    Fine-tune encoders on a source language's training data (WikiANN, MasakhaNER 2.0, or any
+    task in tasks/*.yaml), evaluate them zero-shot on every target language, import other
+    systems' predictions, and compare them all with confidence intervals and significance tests
+    corrected for testing many languages.
     """
 
 
@@ -67,7 +69,8 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), d
 @cli.command()
 @task_option
 @click.option("--set", "language_set", default="all", show_default=True,
-              help="Language set (rahimi41, xtreme40, xtreme-r48, all) or comma-separated codes.")
+              help="Language set of the task (xbench languages --set all lists codes; sets such as xtreme40 "
+                   "for wikiann, african20 for masakhaner2), all, or comma-separated codes.")
 @data_dir_option
 def languages(task_name, language_set, data_dir):
     """List a language set: name, script, sentences per split, and whether data is present."""
@@ -118,12 +121,14 @@ def _comma_list(_ctx, _param, value):
 @click.option("--source", default="en", show_default=True, callback=_comma_list,
               help="Source language(s) to fine-tune on; several (en,de) train on their union.")
 @click.option("--targets", default="all", show_default=True,
-              help="Target languages: codes (de,fr), a set (rahimi41, xtreme40, xtreme-r48) or all "
-                   "(every language with data at the source).")
+              help="Target languages: codes (de,fr), a set of the task (wikiann: rahimi41, xtreme40, "
+                   "xtreme-r48; masakhaner2-transfer: african20, transfer40) or all (every language with data).")
 @click.option("--model", "--models", "models", default="me5-small", show_default=True, callback=_comma_list,
               help="Model(s), comma-separated: registered names (xbench models), <name>-random, "
                    "hub ids or local folders.")
-@click.option("--recipe", default=None, help="Training recipe from the task file (xtreme, the default, or quick).")
+@click.option("--recipe", default=None,
+              help="Training recipe from the task file (wikiann and masakhaner2-transfer: xtreme, the default, "
+                   "or quick; masakhaner2: standard or quick).")
 @click.option("--seeds", default="1", show_default=True, help="Seeds, e.g. 1,2,3 or 1-3: one fine-tune each.")
 @click.option("--epochs", type=int, default=None, help="Override the recipe's epochs.")
 @click.option("--lr", type=float, default=None, help="Override the recipe's learning rate.")
@@ -195,8 +200,9 @@ def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, b
               show_default=True, help="Significance level, after Holm-Bonferroni correction.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap draws.")
 @click.option("--reference", type=click.Path(dir_okay=False), default=None,
-              help="CSV of published English-to-X F1 (lang,en_to_x); default: Rahimi et al. 2019 from "
-                   "../shared/reference/rahimi2019.csv or $XBENCH_REFERENCE.")
+              help="CSV of published English-to-X F1 (lang,en_to_x) shown beside every report; default: the "
+                   "reference a task file names (wikiann: Rahimi et al. 2019, ../shared/reference/rahimi2019.csv, "
+                   "or $XBENCH_REFERENCE), none for other tasks.")
 def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference):
     """Write leaderboards with confidence intervals and corrected significance tests.
 
@@ -204,14 +210,14 @@ def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference)
     """
     from pathlib import Path
 
-    from benchmark.report import default_reference, write_reports
+    from benchmark.report import write_reports
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in chosen if f not in ("md", "csv", "json")]
     if unknown or not chosen:
         raise XbenchError(f"--format: unknown output {', '.join(unknown) or '(none)'}; choose from md, csv, json")
     written = write_reports(Path(results_dir), Path(reports_dir), chosen, resamples, seed, alpha,
-                            Path(reference) if reference else default_reference())
+                            Path(reference) if reference else None)
     for path in written:
         click.echo(f"wrote {path}")
 

@@ -38,6 +38,8 @@ def source_key(sources: tuple[str, ...]) -> str:
 
 
 AS_GIVEN = "as-given"  # the recipe key of models evaluated without training
+IMPORTED = "imported"  # the recipe key of predictions made elsewhere and imported (xbench import)
+IN_LANGUAGE = "in-language"  # the source key of systems trained on each target's own training split
 
 
 def recipe_key(recipe_fields: dict, declared_fields: dict | None) -> str:

@@ -111,9 +111,17 @@ def validate_recipe(values: dict) -> Recipe:
 
 @dataclass(frozen=True)
 class Language:
+    """A language as the task declares it: English name, ISO 15924 script, family, and the
+    multilingual pretraining corpora that include it (``xlmr``, ``mbert``)."""
+
     code: str
     name: str
     script: str
+    family: str = ""
+    pretrained_in: tuple[str, ...] = ()
+
+
+_LANGUAGE_KEYS = {"name", "script", "family", "pretrained_in"}
 
 
 @dataclass(frozen=True)
@@ -127,14 +135,22 @@ class Task:
     labels: tuple[str, ...]
     scheme: str
     splits: tuple[str, ...]
-    hub_dataset: str
-    hub_config: str
+    hub_dataset: str | None  # None: the task's data is not on the hub (local folders only)
+    hub_config: str | None
     seqeval_mode: str
     default_recipe: str
     recipes: dict[str, Recipe]
     language_sets: dict[str, tuple[str, ...]]
     languages: dict[str, Language]
     path: Path = field(compare=False)
+    # A CSV of published F1 per target (lang,en_to_x) shown beside reports, looked up in the
+    # project's shared/reference folder; None: the task has none.
+    reference: str | None = None
+
+    @property
+    def entity_types(self) -> tuple[str, ...]:
+        """``("PER", "ORG", "LOC")``: the types of the B- labels, in the labels' order."""
+        return tuple(label[2:] for label in self.labels if label.startswith("B-"))
 
     def recipe(self, name: str | None = None) -> Recipe:
         name = name or self.default_recipe
@@ -152,6 +168,7 @@ def did_you_mean(word: str, choices) -> str:
 
 _TASK_KEYS = {"name", "version", "description", "citation", "labels", "scheme", "splits", "hub",
               "local_layouts", "metric", "default_recipe", "recipes", "language_sets", "languages"}
+_OPTIONAL_TASK_KEYS = {"reference"}
 
 
 def parse_task(path: Path) -> Task:
@@ -162,14 +179,11 @@ def parse_task(path: Path) -> Task:
         raise XbenchError(f"{path}: cannot read task file: {err}") from None
     if not isinstance(raw, dict):
         raise XbenchError(f"{path}: a task file must be a mapping")
-    unknown = set(raw) - _TASK_KEYS
+    unknown = set(raw) - _TASK_KEYS - _OPTIONAL_TASK_KEYS
     missing = _TASK_KEYS - set(raw)
     if unknown or missing:
         raise XbenchError(f"{path}: unknown keys {sorted(unknown)} / missing keys {sorted(missing)}")
-    languages = {
-        str(code): Language(str(code), meta["name"], meta["script"])
-        for code, meta in raw["languages"].items()
-    }
+    languages = {str(code): _parse_language(path, str(code), meta) for code, meta in raw["languages"].items()}
     sets = _resolve_language_sets(path, raw["language_sets"])
     for set_name, codes in sets.items():
         unknown_codes = [c for c in codes if c not in languages]
@@ -186,15 +200,24 @@ def parse_task(path: Path) -> Task:
         labels=tuple(raw["labels"]),
         scheme=raw["scheme"],
         splits=tuple(raw["splits"]),
-        hub_dataset=raw["hub"]["dataset"],
-        hub_config=raw["hub"]["config"],
+        hub_dataset=(raw["hub"] or {}).get("dataset"),
+        hub_config=(raw["hub"] or {}).get("config"),
         seqeval_mode=raw["metric"]["seqeval_mode"],
         default_recipe=raw["default_recipe"],
         recipes=recipes,
         language_sets=sets,
         languages=languages,
         path=path,
+        reference=raw.get("reference"),
     )
+
+
+def _parse_language(path: Path, code: str, meta) -> Language:
+    if not isinstance(meta, dict) or not {"name", "script"} <= set(meta) or set(meta) - _LANGUAGE_KEYS:
+        raise XbenchError(f"{path}: language {code!r} needs name and script (optional: family, pretrained_in), "
+                          f"got {meta!r}")
+    return Language(code, str(meta["name"]), str(meta["script"]), str(meta.get("family", "")),
+                    tuple(str(c) for c in meta.get("pretrained_in", ())))
 
 
 def _resolve_language_sets(path: Path, raw_sets: dict) -> dict[str, tuple[str, ...]]:

@@ -46,7 +46,7 @@ def test_data_dir_falls_back_to_environment_then_hub(tmp_path, corpus, monkeypat
 
 
 def test_folder_without_data_is_explained(tmp_path):
-    with pytest.raises(XbenchError, match="no WikiANN data found"):
+    with pytest.raises(XbenchError, match="no task data found"):
         resolve_source(tmp_path)
     with pytest.raises(XbenchError, match="does not exist"):
         resolve_source(tmp_path / "nope")

@@ -7,11 +7,9 @@ from tqdm import tqdm
 
 from benchmark.data.check import language_stats
 from benchmark.data.conll import count_sentences
-from benchmark.data.sources import resolve_source
+from benchmark.data.sources import TEXT_LAYOUTS, resolve_source
 from benchmark.languages import missing_message, select_languages
 from benchmark.tasks import get_task
-
-ENTITY_TYPES = ("PER", "ORG", "LOC")
 
 
 def languages_table(task_name: str, spec: str, data_dir) -> str:
@@ -23,7 +21,7 @@ def languages_table(task_name: str, spec: str, data_dir) -> str:
         lang = task.languages[code]
         present = code in selection.present
         counts = ["-"] * 3
-        if present and source.kind in ("panx", "rahimi"):
+        if present and source.kind in TEXT_LAYOUTS:
             counts = [count_sentences(p) if (p := source.split_path(code, s)).exists() else "missing"
                       for s in ("train", "validation", "test")]
         elif present:
@@ -46,8 +44,8 @@ def data_check_table(task_name: str, spec: str, data_dir) -> str:
         stats = language_stats(task, source, code)
         for split, st in stats.items():
             rows.append([code, split, st.sentences, st.words,
-                         *(st.entities.get(t, 0) for t in ENTITY_TYPES), st.scheme_breaks])
-    table = tabulate(rows, headers=["lang", "split", "sentences", "words", *ENTITY_TYPES, "IOB2 breaks"])
+                         *(st.entities.get(t, 0) for t in task.entity_types), st.scheme_breaks])
+    table = tabulate(rows, headers=["lang", "split", "sentences", "words", *task.entity_types, "IOB2 breaks"])
     breaks = sum(r[-1] for r in rows)
     lines = [table, "", f"{len(selection.present)} languages, {len(rows)} files valid in {source.describe()}; "
              f"{breaks} IOB2 scheme breaks (kept as given)."]

@@ -1,1 +1,1 @@
-"""WikiANN-style NER data: text layouts, data sources, validation."""
+"""NER task data: CoNLL-style text layouts, data sources, validation."""

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from benchmark.data.conll import count_scheme_breaks
-from benchmark.data.sources import DataSource
+from benchmark.data.sources import TEXT_LAYOUTS, DataSource
 from benchmark.tasks import Task
 
 
@@ -30,7 +30,7 @@ def split_stats(tokens: list[list[str]], tags: list[list[str]]) -> SplitStats:
 
 def language_stats(task: Task, source: DataSource, lang: str) -> dict[str, SplitStats]:
     """Statistics of every split of one language; validates every line on the way."""
-    if source.kind in ("panx", "rahimi"):
+    if source.kind in TEXT_LAYOUTS:
         out = {}
         for split in ("train", "validation", "test"):
             sents = source.read_split(task, lang, split)

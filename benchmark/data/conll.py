@@ -1,12 +1,16 @@
-"""The two text layouts of WikiANN: XTREME's panx files and Rahimi's original release.
+"""CoNLL-style text files: one word per line, blank lines between sentences.
 
-Both are one word per line, ``word<TAB>tag``, blank lines between sentences; Rahimi's prefixes
-every word with ``<lang>:``. Parsing is strict: a malformed line stops with the file, line
-number and offending value, because a silently skipped line shifts every later prediction.
+XTREME's panx files and Rahimi's WikiANN release are ``word<TAB>tag`` (Rahimi's prefixes every
+word with ``<lang>:``); the MasakhaNER release and prediction files are ``word<SPACE>tag``. The
+separator is detected per file from its first line. In space-separated files the tag is the
+last field and the word everything before it (a few transfer-corpus words hold a space).
+Parsing is strict: a malformed line stops with the file, line number and offending value,
+because a silently skipped line shifts every later prediction.
 """
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +34,12 @@ def read_tagged_file(path: Path, labels: Sequence[str], lang_prefix: str | None 
     path = Path(path)
     try:
         raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":  # gzip, whatever the file is called
+            raw = gzip.decompress(raw)
     except OSError as err:
-        raise DataError(path, None, f"cannot read file ({err.strerror})") from None
+        raise DataError(path, None, f"cannot read file ({err.strerror or err})") from None
+    except EOFError:
+        raise DataError(path, None, "gzip file is truncated") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -47,9 +55,16 @@ def read_tagged_file(path: Path, labels: Sequence[str], lang_prefix: str | None 
     return parse_tagged_lines(text.split("\n"), path, frozenset(labels), lang_prefix)
 
 
-def parse_tagged_lines(lines: Iterable[str], path: Path, labels: frozenset[str],
+def detect_separator(lines: Sequence[str]) -> str:
+    """A tab if the first non-blank line holds one, else a space."""
+    first = next((line for line in lines if line.strip()), "")
+    return "\t" if "\t" in first else " "
+
+
+def parse_tagged_lines(lines: Sequence[str], path: Path, labels: frozenset[str],
                        lang_prefix: str | None) -> TaggedSentences:
     prefix = f"{lang_prefix}:" if lang_prefix else None
+    separator = detect_separator(lines)
     tokens: list[list[str]] = []
     tags: list[list[str]] = []
     words: list[str] = []
@@ -62,10 +77,16 @@ def parse_tagged_lines(lines: Iterable[str], path: Path, labels: frozenset[str],
                 tags.append(word_tags)
                 words, word_tags = [], []
             continue
-        fields = line.split("\t")
-        if len(fields) != 2:
-            what = "no tab between word and tag" if len(fields) == 1 else "more than one tab"
-            raise DataError(path, number, f"{what} (expected word<TAB>tag)", line)
+        if separator == "\t":
+            fields = line.split("\t")
+            if len(fields) != 2:
+                what = "no tab between word and tag" if len(fields) == 1 else "more than one tab"
+                raise DataError(path, number, f"{what} (expected word<TAB>tag)", line)
+        else:
+            fields = line.rsplit(" ", 1)
+            if len(fields) != 2 or "\t" in line:
+                what = "no space between word and tag" if len(fields) == 1 else "a tab in a space-separated file"
+                raise DataError(path, number, f"{what} (expected word<SPACE>tag)", line)
         word, tag = fields
         if prefix is not None:
             if not word.startswith(prefix):

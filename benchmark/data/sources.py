@@ -1,13 +1,15 @@
 """Where a task's data comes from, and loading one language into a ``datasets.DatasetDict``.
 
-Four sources give the same object (``tokens``, and ``ner_tags`` as a ClassLabel over the task's
+Five sources give the same object (``tokens``, and ``ner_tags`` as a ClassLabel over the task's
 labels; splits ``train``, ``validation``, ``test``):
 
 - ``panx``: a local folder of ``{train,dev,test}-<lang>.tsv`` (XTREME's layout);
 - ``rahimi``: a local folder of ``<lang>/{train,dev,test}`` with ``<lang>:`` word prefixes;
+- ``conll``: a local folder of ``<lang>/{train,dev,test}.txt``, word and tag separated by a space
+  or a tab (the MasakhaNER release);
 - ``parquet``: the Hugging Face Hub layout saved locally (``<lang>/<split>/*.parquet`` or
   ``<lang>/<split>-*.parquet``), read through the same code path as the hub;
-- ``hub``: ``datasets.load_dataset(<task.hub_dataset>, <lang>)``.
+- ``hub``: ``datasets.load_dataset(<task.hub_dataset>, <lang>)``, for tasks that name one.
 
 The layout of a local folder is detected, never configured.
 """
@@ -27,13 +29,14 @@ from benchmark.tasks import Task
 FILE_SPLITS = {"train": "train", "validation": "dev", "test": "test"}
 DATA_DIR_ENV = "XBENCH_DATA_DIR"
 _PANX_FILE = re.compile(r"^(train|dev|test)-(.+)\.tsv$")
+TEXT_LAYOUTS = ("panx", "rahimi", "conll")  # one text file per (language, split)
 
 
 @dataclass(frozen=True)
 class DataSource:
     """A detected source of task data: its kind and, for local folders, the folder."""
 
-    kind: str  # panx | rahimi | parquet | hub
+    kind: str  # panx | rahimi | conll | parquet | hub
     root: Path | None
 
     def describe(self) -> str:
@@ -46,6 +49,8 @@ class DataSource:
             return self.root / f"{name}-{lang}.tsv"
         if self.kind == "rahimi":
             return self.root / lang / name
+        if self.kind == "conll":
+            return self.root / lang / f"{name}.txt"
         raise ValueError(f"{self.kind} has no single file per split")
 
     def available_languages(self, task: Task) -> list[str] | None:
@@ -56,6 +61,8 @@ class DataSource:
             found = {m.group(2) for p in self.root.iterdir() if (m := _PANX_FILE.match(p.name))}
         elif self.kind == "rahimi":
             found = {p.name for p in self.root.iterdir() if p.is_dir() and _has_rahimi_files(p)}
+        elif self.kind == "conll":
+            found = {p.name for p in self.root.iterdir() if p.is_dir() and _has_conll_files(p)}
         else:
             found = {p.name for p in self.root.iterdir() if p.is_dir() and _parquet_files(p)}
         return sorted(found)
@@ -63,13 +70,13 @@ class DataSource:
     def has_language(self, lang: str) -> bool:
         if self.kind == "hub":
             return True
-        if self.kind in ("panx", "rahimi"):
+        if self.kind in TEXT_LAYOUTS:
             return any(self.split_path(lang, s).exists() for s in FILE_SPLITS)
         return bool(_parquet_files(self.root / lang))
 
     def load(self, task: Task, lang: str, splits: tuple[str, ...] = ("train", "validation", "test")):
         """The language's splits as a DatasetDict."""
-        if self.kind in ("panx", "rahimi"):
+        if self.kind in TEXT_LAYOUTS:
             parsed = {split: self.read_split(task, lang, split) for split in splits}
             return to_dataset_dict(task, parsed)
         if self.kind == "parquet":
@@ -90,6 +97,10 @@ def _has_rahimi_files(folder: Path) -> bool:
     return any((folder / name).is_file() for name in FILE_SPLITS.values())
 
 
+def _has_conll_files(folder: Path) -> bool:
+    return any((folder / f"{name}.txt").is_file() for name in FILE_SPLITS.values())
+
+
 def _parquet_files(folder: Path, split: str | None = None) -> list[Path]:
     """Parquet shards of a language folder, optionally of one split, in a stable order."""
     if not folder.is_dir():
@@ -107,6 +118,8 @@ def _detect_layout(folder: Path) -> str | None:
     subdirs = [p for p in entries if p.is_dir()]
     if any(_has_rahimi_files(p) for p in subdirs):
         kinds.append("rahimi")
+    if any(_has_conll_files(p) for p in subdirs):
+        kinds.append("conll")
     if any(_parquet_files(p) for p in subdirs):
         kinds.append("parquet")
     if len(kinds) > 1:
@@ -139,8 +152,9 @@ def resolve_source(data_dir: str | os.PathLike | None) -> DataSource:
     if candidates:
         raise XbenchError(f"{root}: several subfolders hold data ({', '.join(str(s) for s, _ in candidates)}); "
                           "pass one of them as --data-dir")
-    raise XbenchError(f"{root}: no WikiANN data found: expected {{train,dev,test}}-<lang>.tsv (panx), "
-                      "<lang>/{train,dev,test} (rahimi) or <lang>/<split>*.parquet (hub layout)")
+    raise XbenchError(f"{root}: no task data found: expected {{train,dev,test}}-<lang>.tsv (panx), "
+                      "<lang>/{train,dev,test} (rahimi), <lang>/{train,dev,test}.txt (conll) or "
+                      "<lang>/<split>*.parquet (hub layout)")
 
 
 def dataset_features(task: Task):
@@ -201,6 +215,9 @@ def _load_parquet(task: Task, folder: Path, lang: str, splits: tuple[str, ...]):
 def _load_hub(task: Task, lang: str, splits: tuple[str, ...]):
     from datasets import load_dataset
 
+    if task.hub_dataset is None:
+        raise XbenchError(f"task {task.name} has no Hugging Face Hub dataset: pass --data-dir (or set "
+                          f"${DATA_DIR_ENV}) to a local folder of its data")
     config = task.hub_config.format(lang=lang)
     try:
         loaded = load_dataset(task.hub_dataset, config)
@@ -214,7 +231,7 @@ def _load_hub(task: Task, lang: str, splits: tuple[str, ...]):
 
 def read_sentences(task: Task, source: DataSource, lang: str, split: str) -> TaggedSentences:
     """One split of one language as tag strings, from any source."""
-    if source.kind in ("panx", "rahimi"):
+    if source.kind in TEXT_LAYOUTS:
         return source.read_split(task, lang, split)
     dataset = source.load(task, lang, splits=(split,))[split]
     return TaggedSentences(list(dataset["tokens"]),
