@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.errors import XbenchError
+from benchmark.import_notes import import_notes
 from benchmark.results import IN_LANGUAGE, iter_result_files, read_predictions, read_result, recipe_key_of
 from benchmark.stats import (
     ASO_THRESHOLD,
@@ -323,6 +324,9 @@ def render_markdown(an: Analysis, reference: dict[str, float], chart_name: str) 
           _p(r["wilcoxon_p"]), "–" if r["aso_eps_min"] is None else f"{r['aso_eps_min']:.2f}"]
          for r in pair_rows(an)], "lrrrrrr"))
     lines += ["", "## What the numbers say", ""] + findings(an, reference, task)
+    notes = import_notes(g, an.languages)
+    if notes:
+        lines += [""] + notes
     lines += ["", "---", "", _footnote(an, seeds, has_reference)]
     return "\n".join(lines) + "\n"
 

@@ -1,0 +1,106 @@
+"""Method notes for imported systems in a report: what was aligned, and xbench's F1 against the
+F1 the system's authors printed for the same prediction file.
+
+Generated from the result files alone (``xbench import`` stores the alignment counts and, when
+given, the printed F1 per file), so the notes regenerate with the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COLLAPSED_F1 = 0.01  # a run below 1% F1 learned nothing (a failed fine-tune), worth naming
+LISTED = 8  # largest differences listed one by one
+
+
+@dataclass(frozen=True)
+class FileScore:
+    system: str
+    lang: str
+    seed: int
+    f1: float
+    published: float | None
+    alignment: dict
+    path: str
+
+    @property
+    def difference(self) -> float:
+        return 100 * (self.f1 - self.published)
+
+    @property
+    def all_exact(self) -> bool:
+        return self.alignment["realigned"] == 0 and self.alignment["unalignable"] == 0
+
+
+def imported_files(group, languages: list[str]) -> list[FileScore]:
+    """Every imported (system, language, seed) of a report group, in a stable order."""
+    out = []
+    for name in sorted(group.models):
+        runs = group.models[name]
+        for seed in runs.seeds:
+            result = runs.results[seed]
+            if "imported" not in result:
+                continue
+            for lang in languages:
+                target = result["targets"][lang]
+                published = target.get("published", {}).get("f1")
+                out.append(FileScore(name, lang, seed, target["f1"], published, target["alignment"],
+                                     result["imported"]["files"][lang]["path"]))
+    return out
+
+
+def import_notes(group, languages: list[str]) -> list[str]:
+    """Markdown lines (a section) for the imported systems of a group; none when there are none."""
+    files = imported_files(group, languages)
+    if not files:
+        return []
+    lines = ["## Imported predictions", "",
+             "Systems imported with `xbench import`: their own predictions, scored here against the task's "
+             "test files. Sentences whose words equal the test file's are scored as they are; the others are "
+             "aligned word to word (characters where words are split or merged) and the predicted tags carried "
+             "to the gold words; an unalignable sentence counts its gold entities as missed and its predicted "
+             "ones as spurious.", ""]
+    for system in sorted({f.system for f in files}):
+        mine = [f for f in files if f.system == system]
+        seeds = sorted({f.seed for f in mine})
+        total = {k: sum(f.alignment[k] for f in mine) for k in ("exact", "realigned", "unalignable")}
+        langs_realigned = sorted({f.lang for f in mine if not f.all_exact})
+        lines.append(f"- **{system}**: {len(mine)} files ({len(languages)} languages x seeds "
+                     f"{', '.join(map(str, seeds))}); sentences {total['exact']:,} exact, {total['realigned']:,} "
+                     f"re-aligned, {total['unalignable']:,} unalignable"
+                     + (f" (re-aligned in {', '.join(langs_realigned)})" if langs_realigned else "") + ".")
+    collapsed = [f for f in files if f.f1 < COLLAPSED_F1]
+    if collapsed:
+        lines.append(f"- Runs that learned nothing (F1 below {100 * COLLAPSED_F1:.0f}, kept as the authors "
+                     f"released them): " + ", ".join(f"{f.system} {f.lang} seed {f.seed}" for f in collapsed) + ".")
+    lines += _published_lines([f for f in files if f.published is not None])
+    return lines
+
+
+def _published_lines(files: list[FileScore]) -> list[str]:
+    if not files:
+        return []
+    differences = [abs(f.difference) for f in files]
+    exact = [f for f in files if f.all_exact]
+    other = [f for f in files if not f.all_exact]
+    worst = max(files, key=lambda f: (abs(f.difference), f.system, f.lang, f.seed))
+    lines = ["", f"xbench's F1 against the F1 the authors printed for the same file ({len(files)} files): "
+             f"mean absolute difference {sum(differences) / len(differences):.2f} points, largest "
+             f"{abs(worst.difference):.2f} ({worst.system} {worst.lang} seed {worst.seed})."]
+    if exact:
+        top = max(abs(f.difference) for f in exact)
+        lines[-1] += (f" The {len(exact)} files whose sentences all equal the test file's agree within "
+                      f"{top:.2f} points.")
+    if other:
+        mean_other = sum(abs(f.difference) for f in other) / len(other)
+        lines[-1] += (f" The {len(other)} files with re-aligned or unalignable sentences differ by "
+                      f"{mean_other:.2f} points on average: their words differ from today's test file, which was "
+                      "revised after the predictions were made (the authors scored against the test file of their "
+                      "time, whose gold tags may differ too); xbench scores against the file in the data folder.")
+    lines += ["", "| system | lang | seed | xbench F1 | printed F1 | difference | sentences exact / re-aligned / "
+              "unalignable |", "|:--|:--|--:|--:|--:|--:|--:|"]
+    for f in sorted(files, key=lambda f: (-abs(f.difference), f.system, f.lang, f.seed))[:LISTED]:
+        a = f.alignment
+        lines.append(f"| {f.system} | {f.lang} | {f.seed} | {100 * f.f1:.2f} | {100 * f.published:.2f} | "
+                     f"{f.difference:+.2f} | {a['exact']} / {a['realigned']} / {a['unalignable']} |")
+    return lines
