@@ -13,13 +13,14 @@ COLLAPSED_F1 = 0.01  # a run below 1% F1 learned nothing (a failed fine-tune), w
 LISTED = 8  # largest differences listed one by one
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per file
 class FileScore:
     system: str
     lang: str
     seed: int
     f1: float
     published: float | None
+    published_sha256: str | None
     alignment: dict
     path: str
 
@@ -43,9 +44,9 @@ def imported_files(group, languages: list[str]) -> list[FileScore]:
                 continue
             for lang in languages:
                 target = result["targets"][lang]
-                published = target.get("published", {}).get("f1")
-                out.append(FileScore(name, lang, seed, target["f1"], published, target["alignment"],
-                                     result["imported"]["files"][lang]["path"]))
+                published = target.get("published", {})
+                out.append(FileScore(name, lang, seed, target["f1"], published.get("f1"), published.get("sha256"),
+                                     target["alignment"], result["imported"]["files"][lang]["path"]))
     return out
 
 
@@ -73,34 +74,69 @@ def import_notes(group, languages: list[str]) -> list[str]:
     if collapsed:
         lines.append(f"- Runs that learned nothing (F1 below {100 * COLLAPSED_F1:.0f}, kept as the authors "
                      f"released them): " + ", ".join(f"{f.system} {f.lang} seed {f.seed}" for f in collapsed) + ".")
-    lines += _published_lines([f for f in files if f.published is not None])
+    lines += published_lines([f for f in files if f.published is not None])
     return lines
 
 
-def _published_lines(files: list[FileScore]) -> list[str]:
+def _f1(counts) -> float:
+    tp, fp, fn = counts
+    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def misfiled_scores(files: list[FileScore]) -> dict[FileScore, FileScore]:
+    """Printed-score files that are byte for byte another system's for the same language and seed:
+    each is mapped to the file it belongs with, the one whose predictions it agrees with best."""
+    shared: dict[tuple, list[FileScore]] = {}
+    for f in files:
+        shared.setdefault((f.lang, f.seed, f.published_sha256), []).append(f)
+    misfiled = {}
+    for same in shared.values():
+        if len(same) > 1:
+            owner = min(same, key=lambda f: (abs(f.difference), f.system))
+            misfiled.update({f: owner for f in same if f is not owner})
+    return misfiled
+
+
+def published_lines(files: list[FileScore]) -> list[str]:
     if not files:
         return []
+    lines = [""]
+    misfiled = misfiled_scores(files)
+    if misfiled:
+        for system in sorted({f.system for f in misfiled}):
+            mine = [f for f in misfiled if f.system == system]
+            owners = sorted({misfiled[f].system for f in mine})
+            agree = max(abs(misfiled[f].difference) for f in mine)
+            lines.append(f"{len(mine)} printed-score files of {system} ({', '.join(sorted({f.lang for f in mine}))}) "
+                         f"are byte for byte those of {', '.join(owners)} for the same language and seed: they "
+                         f"match {', '.join(owners)}'s predictions (within {agree:.2f} points) and not {system}'s "
+                         f"(off by {sum(abs(f.difference) for f in mine) / len(mine):.2f} points on average), so they "
+                         f"are {', '.join(owners)}'s scores filed twice upstream and are left out of the comparison "
+                         "below.")
+        lines.append("")
+        files = [f for f in files if f not in misfiled]
     differences = [abs(f.difference) for f in files]
     exact = [f for f in files if f.all_exact]
     other = [f for f in files if not f.all_exact]
     worst = max(files, key=lambda f: (abs(f.difference), f.system, f.lang, f.seed))
-    lines = ["", f"xbench's F1 against the F1 the authors printed for the same file ({len(files)} files): "
-             f"mean absolute difference {sum(differences) / len(differences):.2f} points, largest "
-             f"{abs(worst.difference):.2f} ({worst.system} {worst.lang} seed {worst.seed})."]
+    lines.append(f"xbench's F1 against the F1 the authors printed for the same file ({len(files)} files): "
+                 f"mean absolute difference {sum(differences) / len(differences):.2f} points, largest "
+                 f"{abs(worst.difference):.2f} ({worst.system} {worst.lang} seed {worst.seed}).")
     if exact:
-        top = max(abs(f.difference) for f in exact)
         lines[-1] += (f" The {len(exact)} files whose sentences all equal the test file's agree within "
-                      f"{top:.2f} points.")
+                      f"{max(abs(f.difference) for f in exact):.2f} points.")
     if other:
         mean_other = sum(abs(f.difference) for f in other) / len(other)
-        lines[-1] += (f" The {len(other)} files with re-aligned or unalignable sentences differ by "
-                      f"{mean_other:.2f} points on average: their words differ from today's test file, which was "
-                      "revised after the predictions were made (the authors scored against the test file of their "
-                      "time, whose gold tags may differ too); xbench scores against the file in the data folder.")
+        lines[-1] += (f" The {len(other)} files with sentences that differ from the test file's differ by "
+                      f"{mean_other:.2f} points on average: the test file was revised after the predictions were "
+                      "made (words split, merged or respelled, and their gold tags with them); the authors scored "
+                      "against the file of their time, xbench against the one in the data folder.")
     lines += ["", "| system | lang | seed | xbench F1 | printed F1 | difference | sentences exact / re-aligned / "
-              "unalignable |", "|:--|:--|--:|--:|--:|--:|--:|"]
+              "unalignable | F1 on exact / re-aligned sentences |", "|:--|:--|--:|--:|--:|--:|--:|--:|"]
     for f in sorted(files, key=lambda f: (-abs(f.difference), f.system, f.lang, f.seed))[:LISTED]:
         a = f.alignment
+        split = (f"{100 * _f1(a['exact_counts']):.1f} / {100 * _f1(a['realigned_counts']):.1f}"
+                 if a["realigned"] else "–")
         lines.append(f"| {f.system} | {f.lang} | {f.seed} | {100 * f.f1:.2f} | {100 * f.published:.2f} | "
-                     f"{f.difference:+.2f} | {a['exact']} / {a['realigned']} / {a['unalignable']} |")
+                     f"{f.difference:+.2f} | {a['exact']} / {a['realigned']} / {a['unalignable']} | {split} |")
     return lines

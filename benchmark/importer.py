@@ -135,6 +135,11 @@ def score_file(task: Task, file: PredictionFile, gold: TaggedSentences, publishe
             gold_scored.append(list(gold_tags))
             pred_scored.append(aligned.tags)
             tags.append(aligned.tags)
+    counts = sentence_counts(gold_scored, pred_scored)
+    skipped = set(unalignable)
+    differing = {i for i, (w, p) in enumerate(zip(gold.tokens, predicted.tokens)) if w != p}
+    realigned = sorted(differing - skipped)
+    exact = sorted(set(range(len(gold))) - differing)
     label_id = {label: str(i) for i, label in enumerate(task.labels)}
     published = None
     if published_path is not None:
@@ -142,12 +147,18 @@ def score_file(task: Task, file: PredictionFile, gold: TaggedSentences, publishe
                      "sha256": hashlib.sha256(published_path.read_bytes()).hexdigest()}
     return ImportedTarget(
         file=file, sha256=hashlib.sha256(file.path.read_bytes()).hexdigest(),
-        scores=score(gold_scored, pred_scored), counts=sentence_counts(gold_scored, pred_scored).tolist(),
+        scores=score(gold_scored, pred_scored), counts=counts.tolist(),
         tags=["".join(label_id[t] for t in row) for row in tags],
         alignment={"exact": status_counts[EXACT], "realigned": status_counts[REALIGNED],
                    "unalignable": status_counts[UNALIGNABLE], "gold_words_uncovered": uncovered,
-                   "predicted_words_dropped": dropped},
+                   "predicted_words_dropped": dropped,
+                   # TP, FP, FN summed over the exact and over the re-aligned sentences: how they compare
+                   "exact_counts": _summed(counts, exact), "realigned_counts": _summed(counts, realigned)},
         unalignable=unalignable, gold=gold, published=published)
+
+
+def _summed(counts, rows: list[int]) -> list[int]:
+    return [int(x) for x in counts[rows].sum(axis=0)] if rows else [0, 0, 0]
 
 
 def import_predictions(task_name: str, system: str, pattern: str | None, explicit, languages_spec: str | None,

@@ -172,7 +172,7 @@ def test_report_works_on_imported_systems(tmp_path, gold_dir):
             for lang in ("yor", "hau"):
                 write_conll(tmp_path / system / f"{lang}-{seed}.txt", predicted)
             for lang in ("yor", "hau"):
-                (tmp_path / system / f"{lang}-res-{seed}.txt").write_text("f1 = 0.5\nloss = 1\n")
+                (tmp_path / system / f"{lang}-res-{seed}.txt").write_text(f"f1 = {0.5 + flip / 10}\nloss = 1\n")
         result = CliRunner().invoke(cli, [
             "import", "--task", "masakhaner2", "--system", system, "--data-dir", str(gold_dir),
             "--results-dir", str(tmp_path / "results"), "--predictions", str(tmp_path / system / "{lang}-{seed}.txt"),
@@ -185,3 +185,16 @@ def test_report_works_on_imported_systems(tmp_path, gold_dir):
     assert "xbench's F1 against the F1 the authors printed for the same file (8 files)" in markdown
     payload = json.loads(next(p for p in written if p.suffix == ".json").read_text(encoding="utf-8"))
     assert {row["model"] for row in payload["leaderboard"]} == {"sys-a", "sys-b"}
+
+
+def test_printed_scores_filed_under_two_systems_are_named_and_set_aside():
+    from benchmark.import_notes import FileScore, misfiled_scores, published_lines
+
+    counts = {"exact": 4, "realigned": 0, "unalignable": 0, "exact_counts": [7, 1, 1], "realigned_counts": [0, 0, 0]}
+    own = FileScore("afriberta", "ewe", 1, 0.8669, 0.8669, "same", counts, "a.gz")
+    copy = FileScore("mbert", "ewe", 1, 0.8521, 0.8669, "same", counts, "m.gz")
+    other = FileScore("mbert", "bam", 1, 0.80, 0.80, "other", counts, "b.gz")
+    assert misfiled_scores([own, copy, other]) == {copy: own}
+    lines = "\n".join(published_lines([own, copy, other]))
+    assert "1 printed-score files of mbert (ewe) are byte for byte those of afriberta" in lines
+    assert "(2 files): mean absolute difference 0.00 points" in lines
