@@ -152,11 +152,20 @@ def _comma_list(_ctx, _param, value):
               "missing and resume interrupted training; always: recompute everything.")
 @click.option("--checkpoint-every", type=float, default=300.0, show_default=True,
               help="Seconds between training checkpoints (also saved at every epoch end).")
-@click.option("--dry-run", is_flag=True, help="Print the plan (models x seeds x targets) and stop.")
+@click.option("--name", "model_alias", default=None,
+              help="Name of a local model folder on leaderboards and in result paths (default: the folder's "
+                   "name plus the first 8 hex digits of its weights' sha256). Only with one --model.")
+@click.option("--save-model", type=click.Path(file_okay=False), default=None,
+              help="Keep each fine-tuned token classifier in this folder (Hugging Face format, loadable with "
+                   "AutoModelForTokenClassification and pipeline), at <task>/<recipe>/<model>/<source>/seed-<n>; "
+                   "its path and checksum go into the result. A finished run without a kept model is retrained "
+                   "to keep it.")
+@click.option("--dry-run", is_flag=True,
+              help="Print what each (model, seed) will do, including a refusal it would meet, and stop.")
 @click.option("--no-progress", is_flag=True, help="No progress bars (for logs).")
 def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, batch_size, max_length,
                 train_limit, dev_limit, eval_batch_size, batching, test_limit, bf16, device, data_dir, results_dir,
-                overwrite, checkpoint_every, dry_run, no_progress):
+                overwrite, checkpoint_every, model_alias, save_model, dry_run, no_progress):
     """Fine-tune on the source language and evaluate zero-shot on every target language.
 
     Stores one result per (model, source, seed) with per-sentence predictions; rerunning the
@@ -179,7 +188,58 @@ def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, b
                    recipe_overrides=overrides, seeds=parse_seeds(seeds), data_dir=data_dir,
                    results_dir=Path(results_dir), overwrite=overwrite, bf16=bf16, device=device,
                    test_limit=test_limit, checkpoint_every_s=checkpoint_every, dry_run=dry_run,
-                   show_progress=not no_progress))
+                   show_progress=not no_progress, model_alias=model_alias,
+                   save_model_dir=Path(save_model) if save_model else None))
+
+
+@cli.command("evaluate")
+@task_option
+@click.option("--model", "model", required=True,
+              help="A model that is already a token classifier: a local folder (e.g. one kept with "
+                   "`xbench run --save-model`) or a Hugging Face Hub id.")
+@click.option("--name", "model_alias", default=None,
+              help="Name of a local model folder on leaderboards (default: the folder's name plus the first 8 hex "
+                   "digits of its weights' sha256).")
+@click.option("--source", default=None, callback=_comma_list,
+              help="Language(s) the model was fine-tuned on (default: what a model kept by xbench records; "
+                   "required otherwise). Only labels the result: nothing is trained.")
+@click.option("--targets", default="all", show_default=True,
+              help="Target languages: codes (de,fr), a set (xbench languages) or all.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Which fine-tune of the model this is, when you evaluate several (seed-N in the result path).")
+@click.option("--max-length", type=int, default=None,
+              help="Window in subwords (default: the kept model's recipe, else 128); longer sentences are split "
+                   "into several windows, never truncated.")
+@click.option("--eval-batch-size", type=int, default=None,
+              help="Windows per batch (default: the kept model's recipe, else 128).")
+@click.option("--test-limit", type=int, default=None,
+              help="Evaluate on the first N test sentences of each target (a quick look; recorded).")
+@click.option("--bf16", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
+              help="bf16 autocast, as for xbench run.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@data_dir_option
+@click.option("--results-dir", type=click.Path(file_okay=False), default="results", show_default=True,
+              help="Where result files go (under <task>/as-given/).")
+@click.option("--overwrite", type=click.Choice(["never", "only-missing", "always"]), default="only-missing",
+              show_default=True, help="As for xbench run.")
+@click.option("--no-progress", is_flag=True, help="No progress bars (for logs).")
+def evaluate_command(task_name, model, model_alias, source, targets, seed, max_length, eval_batch_size, test_limit,
+                     bf16, device, data_dir, results_dir, overwrite, no_progress):
+    """Evaluate a fine-tuned token classifier as given, zero-shot on every target; no training.
+
+    Its labels are mapped onto the task's (B-PER, PER, S-LOC, B-PERSON, ... ; types the task lacks
+    are predicted as O and listed). Results go into the same store and leaderboards, under the
+    recipe key as-given.
+    """
+    from pathlib import Path
+
+    from benchmark.given import EvaluateOptions, evaluate_as_given
+
+    evaluate_as_given(EvaluateOptions(
+        model=model, task=task_name, sources=source or None, targets=targets, seed=seed, model_alias=model_alias,
+        data_dir=data_dir, results_dir=Path(results_dir), overwrite=overwrite, max_length=max_length,
+        eval_batch_size=eval_batch_size, test_limit=test_limit, bf16=bf16, device=device,
+        show_progress=not no_progress))
 
 
 @cli.command()
