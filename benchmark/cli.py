@@ -128,6 +128,26 @@ def models():
     click.echo(models_table())
 
 
+def _set_progress(ctx, _param, value):
+    """--no-progress: plain step lines even on a terminal; --quiet: neither bars nor lines."""
+    from benchmark.progress import set_mode
+
+    if value:
+        set_mode("quiet" if _param.name == "quiet" else "lines")
+    elif _param.name == "quiet" and not ctx.params.get("no_progress"):
+        set_mode("auto")
+    return value
+
+
+def progress_options(command):
+    """Progress on a terminal is bars; in a log (or with --no-progress) one line per finished step."""
+    command = click.option("--quiet", "-q", is_flag=True, expose_value=False, callback=_set_progress,
+                           help="No progress at all: only warnings, errors and the final table.")(command)
+    return click.option("--no-progress", is_flag=True, expose_value=False, callback=_set_progress, is_eager=True,
+                        help="Plain progress lines (one per finished step, and one every 30 s during long "
+                             "steps) instead of bars; what a log or a cluster job's output gets anyway.")(command)
+
+
 def _comma_list(_ctx, _param, value):
     return tuple(v.strip() for v in value.split(",") if v.strip()) if value else value
 
@@ -181,10 +201,10 @@ def _comma_list(_ctx, _param, value):
                    "to keep it.")
 @click.option("--dry-run", is_flag=True,
               help="Print what each (model, seed) will do, including a refusal it would meet, and stop.")
-@click.option("--no-progress", is_flag=True, help="No progress bars (for logs).")
+@progress_options
 def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, batch_size, max_length,
                 train_limit, dev_limit, eval_batch_size, batching, test_limit, bf16, device, data_dir, results_dir,
-                overwrite, checkpoint_every, model_alias, save_model, dry_run, no_progress):
+                overwrite, checkpoint_every, model_alias, save_model, dry_run):
     """Fine-tune on the source language and evaluate zero-shot on every target language.
 
     Stores one result per (model, source, seed) with per-sentence predictions; rerunning the
@@ -207,7 +227,7 @@ def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, b
                    recipe_overrides=overrides, seeds=parse_seeds(seeds), data_dir=data_dir,
                    results_dir=Path(setting("results_dir", results_dir)), overwrite=overwrite, bf16=bf16, device=device,
                    test_limit=test_limit, checkpoint_every_s=checkpoint_every, dry_run=dry_run,
-                   show_progress=not no_progress, model_alias=model_alias,
+                   model_alias=model_alias,
                    save_model_dir=Path(save_model) if save_model else None))
 
 
@@ -241,9 +261,9 @@ def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, b
               help=f"{SETTING_DEFAULTS['results_dir']} Where result files go (under <task>/as-given/).")
 @click.option("--overwrite", type=click.Choice(["never", "only-missing", "always"]), default="only-missing",
               show_default=True, help="As for xbench run.")
-@click.option("--no-progress", is_flag=True, help="No progress bars (for logs).")
+@progress_options
 def evaluate_command(task_name, model, model_alias, source, targets, seed, max_length, eval_batch_size, test_limit,
-                     bf16, device, data_dir, results_dir, overwrite, no_progress):
+                     bf16, device, data_dir, results_dir, overwrite):
     """Evaluate a fine-tuned token classifier as given, zero-shot on every target; no training.
 
     Its labels are mapped onto the task's (B-PER, PER, S-LOC, B-PERSON, ... ; types the task lacks
@@ -258,8 +278,7 @@ def evaluate_command(task_name, model, model_alias, source, targets, seed, max_l
         model=model, task=task_name, sources=source or None, targets=targets, seed=seed, model_alias=model_alias,
         data_dir=data_dir, results_dir=Path(setting("results_dir", results_dir)), overwrite=overwrite,
         max_length=max_length,
-        eval_batch_size=eval_batch_size, test_limit=test_limit, bf16=bf16, device=device,
-        show_progress=not no_progress))
+        eval_batch_size=eval_batch_size, test_limit=test_limit, bf16=bf16, device=device))
 
 
 @cli.command()
