@@ -23,6 +23,7 @@ class FileScore:
     published_sha256: str | None
     alignment: dict
     path: str
+    content_sha256: str | None = None
 
     @property
     def difference(self) -> float:
@@ -33,8 +34,9 @@ class FileScore:
         return self.alignment["realigned"] == 0 and self.alignment["unalignable"] == 0
 
 
-def imported_files(group, languages: list[str]) -> list[FileScore]:
-    """Every imported (system, language, seed) of a report group, in a stable order."""
+def imported_files(group) -> list[FileScore]:
+    """Every imported (system, language, seed) of a report group, in a stable order: all the
+    languages imported, also those the leaderboard leaves out because another system lacks them."""
     out = []
     for name in sorted(group.models):
         runs = group.models[name]
@@ -42,17 +44,18 @@ def imported_files(group, languages: list[str]) -> list[FileScore]:
             result = runs.results[seed]
             if "imported" not in result:
                 continue
-            for lang in languages:
+            for lang in sorted(result["targets"]):
                 target = result["targets"][lang]
                 published = target.get("published", {})
+                stored = result["imported"]["files"][lang]
                 out.append(FileScore(name, lang, seed, target["f1"], published.get("f1"), published.get("sha256"),
-                                     target["alignment"], result["imported"]["files"][lang]["path"]))
+                                     target["alignment"], stored["path"], stored.get("content_sha256")))
     return out
 
 
 def import_notes(group, languages: list[str]) -> list[str]:
     """Markdown lines (a section) for the imported systems of a group; none when there are none."""
-    files = imported_files(group, languages)
+    files = imported_files(group)
     if not files:
         return []
     lines = ["## Imported predictions", "",
@@ -66,7 +69,7 @@ def import_notes(group, languages: list[str]) -> list[str]:
         seeds = sorted({f.seed for f in mine})
         total = {k: sum(f.alignment[k] for f in mine) for k in ("exact", "realigned", "unalignable")}
         langs_realigned = sorted({f.lang for f in mine if not f.all_exact})
-        lines.append(f"- **{system}**: {len(mine)} files ({len(languages)} languages x seeds "
+        lines.append(f"- **{system}**: {len(mine)} files ({len({f.lang for f in mine})} languages x seeds "
                      f"{', '.join(map(str, seeds))}); sentences {total['exact']:,} exact, {total['realigned']:,} "
                      f"re-aligned, {total['unalignable']:,} unalignable"
                      + (f" (re-aligned in {', '.join(langs_realigned)})" if langs_realigned else "") + ".")
@@ -74,8 +77,28 @@ def import_notes(group, languages: list[str]) -> list[str]:
     if collapsed:
         lines.append(f"- Runs that learned nothing (F1 below {100 * COLLAPSED_F1:.0f}, kept as the authors "
                      f"released them): " + ", ".join(f"{f.system} {f.lang} seed {f.seed}" for f in collapsed) + ".")
+    repeats = repeated_predictions(files)
+    if repeats:
+        lines.append("- Identical predictions under different seeds of one system (all-O outputs of failed runs "
+                     "are alike by nature; others may be one run filed twice): " + "; ".join(repeats) + ".")
+    left_out = sorted({f.lang for f in files} - set(languages))
+    if left_out:
+        lines.append(f"- Imported but not on the leaderboard, because not every system has them: "
+                     f"{', '.join(left_out)}; the comparison with printed scores below covers them.")
     lines += published_lines([f for f in files if f.published is not None])
     return lines
+
+
+def repeated_predictions(files: list[FileScore]) -> list[str]:
+    """``xlmr-large bam seeds 1 = 4`` for files of one system and language with equal content."""
+    same: dict[tuple, list[FileScore]] = {}
+    for f in files:
+        if f.content_sha256:
+            same.setdefault((f.system, f.lang, f.content_sha256), []).append(f)
+    return [f"{system} {lang} seeds {' = '.join(str(f.seed) for f in group)}"
+            + (" (F1 0)" if group[0].f1 < COLLAPSED_F1 else "")
+            for (system, lang, _), group in sorted(same.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[1][0].seed))
+            if len(group) > 1]
 
 
 def _f1(counts) -> float:

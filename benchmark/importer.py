@@ -23,6 +23,7 @@ from benchmark.errors import XbenchError
 from benchmark.results import (
     IMPORTED,
     IN_LANGUAGE,
+    iter_result_files,
     predictions_path,
     read_result,
     result_path,
@@ -49,6 +50,7 @@ class ImportedTarget:
 
     file: PredictionFile
     sha256: str
+    content_sha256: str  # of the words and tags, whatever the compression: spots one file filed twice
     scores: dict
     counts: list
     tags: list[str]
@@ -146,7 +148,7 @@ def score_file(task: Task, file: PredictionFile, gold: TaggedSentences, publishe
         published = {"f1": read_published_f1(published_path), "file": str(published_path),
                      "sha256": hashlib.sha256(published_path.read_bytes()).hexdigest()}
     return ImportedTarget(
-        file=file, sha256=hashlib.sha256(file.path.read_bytes()).hexdigest(),
+        file=file, sha256=hashlib.sha256(file.path.read_bytes()).hexdigest(), content_sha256=content_sha256(predicted),
         scores=score(gold_scored, pred_scored), counts=counts.tolist(),
         tags=["".join(label_id[t] for t in row) for row in tags],
         alignment={"exact": status_counts[EXACT], "realigned": status_counts[REALIGNED],
@@ -198,6 +200,7 @@ def import_predictions(task_name: str, system: str, pattern: str | None, explici
     if len({tuple(v) for v in langs_of_seed.values()}) > 1:
         log("note: seeds cover different languages: " + "; ".join(
             f"seed {s}: {len(v)}" for s, v in sorted(langs_of_seed.items())))
+    _refuse_other_systems_files(task, system, source, targets, Path(results_dir))
     paths = {seed: result_path(results_dir, task.name, IMPORTED, system, (source,), seed) for seed in targets}
     results = {seed: _result(task, system, source, seed, targets[seed], pretrained_in) for seed in targets}
     to_write = []
@@ -230,6 +233,28 @@ def import_predictions(task_name: str, system: str, pattern: str | None, explici
     return [paths[seed] for seed in to_write]
 
 
+def _refuse_other_systems_files(task: Task, system: str, source: str, targets: dict, results_dir: Path) -> None:
+    """The same predictions cannot stand for two systems: a file whose words and tags equal a file
+    another system was imported with (same language) is refused, naming both."""
+    folder = results_dir / task.name / IMPORTED
+    if not folder.is_dir():
+        return
+    seen = {}
+    for path in iter_result_files(folder):
+        if path.parent.parent.name == system or path.parent.name != source:
+            continue
+        result = read_result(path)
+        for lang, stored in result.get("imported", {}).get("files", {}).items():
+            seen[(lang, stored.get("content_sha256"))] = (result["model"]["name"], result["seed"], stored["path"])
+    for _, by_lang in sorted(targets.items()):
+        for lang, t in sorted(by_lang.items()):
+            other = seen.get((lang, t.content_sha256))
+            if other:
+                raise XbenchError(f"{t.file.path}: its words and tags are exactly those of {other[0]} {lang} seed "
+                                  f"{other[1]} ({other[2]}), already imported; one set of predictions cannot stand "
+                                  "for two systems (a file copied into the wrong folder?)")
+
+
 def _languages(task: Task, spec: str) -> tuple[str, ...]:
     """Codes and set names of the task, in order; a code the task does not know stops here."""
     codes: list[str] = []
@@ -249,7 +274,8 @@ def _result(task: Task, system: str, source: str, seed: int, targets: dict[str, 
             pretrained_in: str | None) -> dict:
     from benchmark.evaluate import SEQEVAL_MODE
 
-    files = {lang: {"path": str(t.file.path), "sha256": t.sha256} for lang, t in sorted(targets.items())}
+    files = {lang: {"path": str(t.file.path), "sha256": t.sha256, "content_sha256": t.content_sha256}
+             for lang, t in sorted(targets.items())}
     pretraining = None
     if pretrained_in is not None:
         pretraining = sorted(code for code, lang in task.languages.items() if pretrained_in in lang.pretrained_in)

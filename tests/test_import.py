@@ -169,6 +169,8 @@ def test_report_works_on_imported_systems(tmp_path, gold_dir):
             predicted = [(w, list(t)) for w, t in GOLD]
             if (seed + flip) % 2:
                 predicted[3] = (GOLD[3][0], ["O"] * 7)
+            if flip:  # never the same file as sys-a's
+                predicted[2] = (GOLD[2][0], ["B-PER", "O", "O", "O"])
             for lang in ("yor", "hau"):
                 write_conll(tmp_path / system / f"{lang}-{seed}.txt", predicted)
             for lang in ("yor", "hau"):
@@ -198,3 +200,15 @@ def test_printed_scores_filed_under_two_systems_are_named_and_set_aside():
     lines = "\n".join(published_lines([own, copy, other]))
     assert "1 printed-score files of mbert (ewe) are byte for byte those of afriberta" in lines
     assert "(2 files): mean absolute difference 0.00 points" in lines
+
+
+def test_one_file_cannot_stand_for_two_systems(tmp_path, gold_dir):
+    write_conll(tmp_path / "a" / "yor.txt", GOLD)
+    write_conll(tmp_path / "b" / "yor.txt.gz", GOLD, gz=True)  # the same predictions, compressed
+    assert _import(tmp_path, gold_dir, "--file", "yor", "1", str(tmp_path / "a" / "yor.txt")).exit_code == 0
+    result = CliRunner().invoke(cli, ["import", "--task", "masakhaner2", "--system", "sys-b", "--data-dir",
+                                      str(gold_dir), "--results-dir", str(tmp_path / "results"),
+                                      "--file", "yor", "3", str(tmp_path / "b" / "yor.txt.gz")])
+    assert result.exit_code == 2
+    assert "its words and tags are exactly those of sys-a yor seed 1" in result.output.strip().splitlines()[-1]
+    assert not (tmp_path / "results" / "masakhaner2" / "imported" / "sys-b").exists()
