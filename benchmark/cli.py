@@ -186,7 +186,7 @@ def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, b
 @click.option("--results-dir", type=click.Path(file_okay=False), default="results", show_default=True,
               help="Folder of result files written by xbench run (read only).")
 @click.option("--reports-dir", type=click.Path(file_okay=False), default="reports", show_default=True,
-              help="Where reports go: <task>-<source>.md with a PNG chart, and csv/json tables if asked.")
+              help="Where reports go: <task>-<recipe>-<source>.md with a PNG chart, and csv/json tables if asked.")
 @click.option("--format", "formats", default="md", show_default=True,
               help="Comma-separated outputs: md (markdown + PNG), csv, json.")
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,

@@ -414,7 +414,7 @@ def write_reports(results_dir: Path, reports_dir: Path, formats: tuple[str, ...]
     written = []
     for group in load_groups(results_dir):
         an = analyse(group, n_resamples, seed, alpha)
-        stem = f"{group.task}-{group.source}"
+        stem = f"{group.task}-{group.recipe}-{group.source}"
         reports_dir.mkdir(parents=True, exist_ok=True)
         # Rows hold full precision, so that the markdown rounds once (as the findings do); the
         # files round F1 figures to 2 decimals.

@@ -55,10 +55,10 @@ def report(results, reports, *extra):
 def test_report_writes_markdown_and_chart_and_is_reproducible(golden, tmp_path):
     outcome = report(golden, tmp_path / "reports", "--format", "md,csv,json")
     assert outcome.exit_code == 0, outcome.output
-    md = (tmp_path / "reports" / "wikiann-en.md").read_text()
-    png = (tmp_path / "reports" / "wikiann-en.png").read_bytes()
+    md = (tmp_path / "reports" / "wikiann-xtreme-en.md").read_text()
+    png = (tmp_path / "reports" / "wikiann-xtreme-en.png").read_bytes()
     assert png.startswith(b"\x89PNG")
-    assert "![Per-language F1](wikiann-en.png)" in md
+    assert "![Per-language F1](wikiann-xtreme-en.png)" in md
     board = md.split("## Leaderboard")[1].split("## Per language")[0]
     rows = [line for line in board.splitlines() if line.startswith("| ") and "rank" not in line]
     # The two equally good systems share rank 1; the weak one is ranked below both.
@@ -70,19 +70,19 @@ def test_report_writes_markdown_and_chart_and_is_reproducible(golden, tmp_path):
     assert "100 ⚠" in sw_row  # low power
     assert "°" in sw_row  # sw is not in the fabricated models' pretraining languages
     assert "Holm-Bonferroni" in md and "2,000 resamples" in md and "conlleval" in md
-    assert (tmp_path / "reports" / "wikiann-en-leaderboard.csv").read_text().startswith("rank,model,avg_f1")
+    assert (tmp_path / "reports" / "wikiann-xtreme-en-leaderboard.csv").read_text().startswith("rank,model,avg_f1")
     # Regenerating gives the same bytes.
     again = report(golden, tmp_path / "again", "--format", "md")
     assert again.exit_code == 0
-    assert (tmp_path / "again" / "wikiann-en.md").read_text() == md
-    assert (tmp_path / "again" / "wikiann-en.png").read_bytes() == png
+    assert (tmp_path / "again" / "wikiann-xtreme-en.md").read_text() == md
+    assert (tmp_path / "again" / "wikiann-xtreme-en.png").read_bytes() == png
 
 
 def test_report_says_what_is_missing_instead_of_averaging_other_sets(golden, tmp_path):
     fabricate_run(golden, "weak", 3, 0.5, langs={"de": 400, "fr": 300})
     outcome = report(golden, tmp_path / "r")
     assert outcome.exit_code == 0, outcome.output
-    md = (tmp_path / "r" / "wikiann-en.md").read_text()
+    md = (tmp_path / "r" / "wikiann-xtreme-en.md").read_text()
     assert "**Incomplete results.** Averages use only the 2 languages every run has:" in md
     assert "weak seed 3 lacks 2 of 4 targets: ru, sw" in md
     assert "seeds differ between models" in md
