@@ -67,7 +67,8 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), d
 @cli.command()
 @task_option
 @click.option("--set", "language_set", default="all", show_default=True,
-              help="Language set (rahimi41, xtreme40, xtreme-r48, all) or comma-separated codes.")
+              help="Language set (rahimi41, xtreme40, xtreme-r48, wikiann-all; all: every language with data "
+                   "at the source) or comma-separated codes.")
 @data_dir_option
 def languages(task_name, language_set, data_dir):
     """List a language set: name, script, sentences per split, and whether data is present."""
@@ -118,7 +119,7 @@ def _comma_list(_ctx, _param, value):
 @click.option("--source", default="en", show_default=True, callback=_comma_list,
               help="Source language(s) to fine-tune on; several (en,de) train on their union.")
 @click.option("--targets", default="all", show_default=True,
-              help="Target languages: codes (de,fr), a set (rahimi41, xtreme40, xtreme-r48) or all "
+              help="Target languages: codes (de,fr), a set (rahimi41, xtreme40, xtreme-r48, wikiann-all) or all "
                    "(every language with data at the source).")
 @click.option("--model", "--models", "models", default="me5-small", show_default=True, callback=_comma_list,
               help="Model(s), comma-separated: registered names (xbench models), <name>-random, "
