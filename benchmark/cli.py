@@ -189,7 +189,8 @@ def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, b
 @click.option("--reports-dir", type=click.Path(file_okay=False), default="reports", show_default=True,
               help="Where reports go: <task>-<recipe>-<source>.md with a PNG chart, and csv/json tables if asked.")
 @click.option("--format", "formats", default="md", show_default=True,
-              help="Comma-separated outputs: md (markdown + PNG), csv, json.")
+              help="Comma-separated outputs: md (markdown with PNG and SVG pictures), csv, json (tables and the "
+                   "long per-seed, per-type scores), parquet (the long scores, through pandas).")
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
               help="Bootstrap resamples for every interval and test.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
@@ -201,16 +202,21 @@ def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, b
 def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference):
     """Write leaderboards with confidence intervals and corrected significance tests.
 
-    Needs only the results folder: no model and no data. One report per (task, source).
+    Needs only the results folder: no model and no data. One report per (task, recipe, source),
+    named <task>-<recipe>-<source>; models evaluated as given form their own (as-given) report.
+    The headline is the zero-shot average (the source language's own split is in-language and
+    kept apart), beside the XTREME-style average that includes it. Intervals combine a t interval
+    over seeds with the sentence bootstrap (docs/statistics.md). Progress shows on stderr.
     """
     from pathlib import Path
 
     from benchmark.report import default_reference, write_reports
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
-    unknown = [f for f in chosen if f not in ("md", "csv", "json")]
+    unknown = [f for f in chosen if f not in ("md", "csv", "json", "parquet")]
     if unknown or not chosen:
-        raise XbenchError(f"--format: unknown output {', '.join(unknown) or '(none)'}; choose from md, csv, json")
+        raise XbenchError(f"--format: unknown output {', '.join(unknown) or '(none)'}; "
+                          "choose from md, csv, json, parquet")
     written = write_reports(Path(results_dir), Path(reports_dir), chosen, resamples, seed, alpha,
                             Path(reference) if reference else default_reference())
     for path in written:
