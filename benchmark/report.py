@@ -737,7 +737,8 @@ def compare_table(results_dir: Path, model_a: str, model_b: str, task: str | Non
         kind = "zero-shot average" if an.zero_shot else "average"
         out.append(f"{g.task} ({recipe_label(g)}) from {g.source}: {model_a} (A) vs {model_b} (B), "
                    f"{_count(len(an.headline), 'zero-shot language' if an.zero_shot else 'language')}\n"
-                   + tabulate(rows, headers=["lang", "A F1", "B F1", "A−B", "95% CI", "p", "p Holm", "sig"])
+                   + tabulate(rows, headers=["lang", "A F1", "B F1", "A−B", "95% CI", "p", "p Holm", "sig"],
+                              disable_numparse=True, colalign=("left",) + ("right",) * 7)
                    + f"\n\n{kind} A−B {100 * sign * o.estimate:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}], "
                    f"p {_p(o.p_value)}; "
                    f"A better on {a_wins} of {_count(len(an.headline), 'language')}, B better on {b_wins} "
