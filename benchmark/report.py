@@ -366,7 +366,8 @@ def _plus_minus(iv: SeedInterval) -> str:
 
 
 def coverage_sentence() -> str:
-    return ", ".join(f"{100 * rate:.1f}% with {k} seeds" for k, rate in sorted(MEASURED_COVERAGE.items()))
+    return ", ".join(f"{100 * average:.1f}% with {k} seeds ({100 * single:.1f}% for single languages)"
+                     for k, (average, single) in sorted(MEASURED_COVERAGE.items()))
 
 
 def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[str, str]) -> str:
@@ -407,8 +408,9 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
     lines.append(_markdown_table(headers, body, "rl" + "r" * (len(headers) - 2)))
     lines.append("")
     lines.append(f"The headline is the zero-shot average: the source language's own test split is in-language "
-                 f"and kept out of it. The XTREME-style average includes it, as XTREME reports PAN-X. 95% CI: "
-                 f"{METHOD}; measured coverage of a stated 95%: {coverage_sentence()} "
+                 f"and kept out of it. The XTREME-style average includes it, as XTREME reports PAN-X."
+                 + (" In-language: F1 ± h, h the half-width of its 95% interval." if source_note else "")
+                 + f" 95% CI: {METHOD}; measured coverage of a stated 95%: {coverage_sentence()} "
                  f"([docs/statistics.md](../docs/statistics.md)).")
     if len(board) > 1:
         tied = [r["model"] for r in board if r["rank"] == 1]

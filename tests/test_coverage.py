@@ -69,6 +69,8 @@ def test_intervals_cover_at_the_stated_rate_with_3_and_10_seeds():
         # Binomial standard error of a 95% rate: 1.5% at 200 replications, 0.6-0.7% pooled per language.
         assert 0.92 <= cov.average <= 0.99, cov
         assert 0.93 <= cov.per_language <= 0.98, cov
-        assert abs(cov.average - MEASURED_COVERAGE[cov.n_seeds]) <= 0.045, (cov, MEASURED_COVERAGE)
+        # The documented full-size figures (the reports quote them) agree within the noise of both runs.
+        average, single = MEASURED_COVERAGE[cov.n_seeds]
+        assert abs(cov.average - average) <= 0.045 and abs(cov.per_language - single) <= 0.03, cov
     # What reports used before: the two-level bootstrap falls short with 3 seeds.
     assert three["two-level-bootstrap"].per_language <= three["seed-t"].per_language - 0.02

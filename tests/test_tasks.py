@@ -127,3 +127,15 @@ def test_unknown_code_is_usable_by_name_and_reported_as_unknown(tmp_path, corpus
     # A code with no data anywhere is still a typo: one line with a suggestion, exit status 2.
     out = CliRunner().invoke(cli, ["languages", "--set", "xx-nwe", "--data-dir", str(folder)])
     assert out.exit_code == 2 and "did you mean 'xx-new'" not in out.output and "unknown language" in out.output
+
+
+def test_all_from_the_hub_means_all_176_languages():
+    from benchmark.data.sources import DataSource
+    from benchmark.languages import expand_language_spec
+
+    task = all_tasks()["wikiann"]
+    assert sorted(expand_language_spec(task, "all", DataSource("hub", None))) == sorted(WIKIANN_HUB_CONFIGS)
+    assert len(expand_language_spec(task, "wikiann-all", DataSource("hub", None))) == 176
+    # On the Hub an undeclared code is a typo, not a language: it stops with a suggestion.
+    with pytest.raises(XbenchError, match="did you mean 'zh-yue'"):
+        expand_language_spec(task, "zh-yeu", DataSource("hub", None))
