@@ -507,7 +507,7 @@ def _type_table(an: Analysis, model: str, task) -> str:
 
     rows = []
     for label, langs in (("zero-shot average", an.zero_shot), (f"in-language ({an.group.source})", an.in_language)):
-        if not langs:
+        if len(langs) < (2 if langs is an.in_language else 1):  # one source language has its own row below
             continue
         per = [type_scores(an, model, lang) for lang in langs]
         avg = {k: None if any(p[k] is None for p in per) else float(np.mean([p[k] for p in per]))
@@ -522,7 +522,7 @@ def _type_table(an: Analysis, model: str, task) -> str:
 def _picture_lines(an: Analysis, pictures: dict[str, str]) -> list[str]:
     out = [f"![Per-language F1 with 95% intervals]({pictures['languages']}.png)", "",
            f"Per-language F1 (mean over seeds) with 95% intervals, grouped and coloured by script; the source "
-           f"language set apart on the left; ⚠ after a code: at most {LOW_POWER_SENTENCES} test sentences. "
+           f"language set apart on the left; * after a code: at most {LOW_POWER_SENTENCES} test sentences. "
            f"SVG: [{pictures['languages']}.svg]({pictures['languages']}.svg)."]
     for (a, b) in an.pair_tests:
         diff, scatter = pictures[f"diff {a} {b}"], pictures[f"scatter {a} {b}"]
