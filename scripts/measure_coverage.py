@@ -1,10 +1,10 @@
 """Measure the coverage of report intervals by simulation; prints the table of docs/statistics.md.
 
 Seed variance (shared and per-language, in F1 points) is estimated from a model's committed runs;
-the simulated languages have that model's zero-shot test-split sizes. Usage (about 10 minutes of
-one core per 100 replications and seed count):
+the simulated languages have that model's zero-shot test-split sizes. Usage (the figures of
+docs/statistics.md; 8 minutes for 3 seeds and 14 for 10 on a busy 2-core machine):
 
-    python scripts/measure_coverage.py --model me5-small --replications 400
+    python scripts/measure_coverage.py --model me5-small --replications 250 --resamples 50
 """
 
 from __future__ import annotations
