@@ -407,8 +407,8 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
         body.append(row)
     lines.append(_markdown_table(headers, body, "rl" + "r" * (len(headers) - 2)))
     lines.append("")
-    lines.append(f"The headline is the zero-shot average: the source language's own test split is in-language "
-                 f"and kept out of it. The XTREME-style average includes it, as XTREME reports PAN-X."
+    lines.append("The headline is the zero-shot average: the source language's own test split is in-language "
+                 "and kept out of it. The XTREME-style average includes it, as XTREME reports PAN-X."
                  + (" In-language: F1 ± h, h the half-width of its 95% interval." if source_note else "")
                  + f" 95% CI: {METHOD}; measured coverage of a stated 95%: {coverage_sentence()} "
                  f"([docs/statistics.md](../docs/statistics.md)).")
