@@ -299,6 +299,7 @@ def evaluate_command(task_name, model, model_alias, source, targets, seed, max_l
 @click.option("--reference", type=click.Path(dir_okay=False), default=None,
               help="CSV of published English-to-X F1 (lang,en_to_x); default: Rahimi et al. 2019 from "
                    "../shared/reference/rahimi2019.csv or $XBENCH_REFERENCE.")
+@progress_options
 def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference):
     """Write leaderboards with confidence intervals and corrected significance tests.
 
@@ -336,6 +337,7 @@ def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference)
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Significance level, after Holm-Bonferroni correction across languages.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap draws.")
+@progress_options
 def compare(model_a, model_b, results_dir, task_name, source, resamples, alpha, seed):
     """Compare two models language by language: difference, CI, raw and Holm-corrected p.
 

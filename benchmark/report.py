@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -175,11 +176,20 @@ class Analysis:
         return len(self.group.models[model].seeds)
 
 
+@contextmanager
 def _progress(total: int, desc: str):
-    """A progress bar on stderr, shown only on a terminal and only after 1.5 s."""
-    from tqdm import tqdm
+    """Progress on stderr: a bar on a terminal (shown after 1.5 s), elsewhere a plain line every
+    30 s of a long step (no closing line: a quick report prints nothing), nothing with --quiet."""
+    from benchmark.progress import LineProgress, current_mode
 
-    return tqdm(total=total, desc=desc, unit="lang", leave=False, delay=1.5, disable=None)
+    mode = current_mode()
+    if mode == "bars":
+        from tqdm import tqdm
+
+        with tqdm(total=total, desc=desc, unit="lang", leave=False, delay=1.5, dynamic_ncols=True) as bar:
+            yield bar
+    else:
+        yield LineProgress(total, desc, "lang", quiet=mode == "quiet")
 
 
 def analyse(group: Group, n_resamples: int, seed: int, alpha: float) -> Analysis:
