@@ -120,7 +120,12 @@ class Language:
     family: str = ""
     pretrained_in: tuple[str, ...] = ()
 
+    @property
+    def known(self) -> bool:
+        return self.name != UNKNOWN
 
+
+UNKNOWN = "unknown"
 _LANGUAGE_KEYS = {"name", "script", "family", "pretrained_in"}
 
 
@@ -151,6 +156,11 @@ class Task:
     def entity_types(self) -> tuple[str, ...]:
         """``("PER", "ORG", "LOC")``: the types of the B- labels, in the labels' order."""
         return tuple(label[2:] for label in self.labels if label.startswith("B-"))
+
+    def language(self, code: str) -> Language:
+        """The declared language, or one named "unknown" (script "?") for a code the task does not
+        list: data under any code is usable by name and reported as unknown, never a crash."""
+        return self.languages.get(code) or Language(code, UNKNOWN, "?")
 
     def recipe(self, name: str | None = None) -> Recipe:
         name = name or self.default_recipe
@@ -184,7 +194,7 @@ def parse_task(path: Path) -> Task:
     if unknown or missing:
         raise XbenchError(f"{path}: unknown keys {sorted(unknown)} / missing keys {sorted(missing)}")
     languages = {str(code): _parse_language(path, str(code), meta) for code, meta in raw["languages"].items()}
-    sets = _resolve_language_sets(path, raw["language_sets"])
+    sets = _resolve_language_sets(path, raw["language_sets"], languages)
     for set_name, codes in sets.items():
         unknown_codes = [c for c in codes if c not in languages]
         if unknown_codes:
@@ -220,8 +230,9 @@ def _parse_language(path: Path, code: str, meta) -> Language:
                     tuple(str(c) for c in meta.get("pretrained_in", ())))
 
 
-def _resolve_language_sets(path: Path, raw_sets: dict) -> dict[str, tuple[str, ...]]:
-    """Expand sets declared as ``{include: [...], add: [...]}`` into plain code lists."""
+def _resolve_language_sets(path: Path, raw_sets: dict, declared=()) -> dict[str, tuple[str, ...]]:
+    """Expand sets declared as ``{include: [...], add: [...]}`` into plain code lists; ``"*"`` is
+    every declared language."""
     resolved: dict[str, tuple[str, ...]] = {}
 
     def resolve(name: str, seen: tuple[str, ...]) -> tuple[str, ...]:
@@ -230,7 +241,9 @@ def _resolve_language_sets(path: Path, raw_sets: dict) -> dict[str, tuple[str, .
         if name in seen or name not in raw_sets:
             raise XbenchError(f"{path}: language set {name!r} is undefined or includes itself")
         spec = raw_sets[name]
-        if isinstance(spec, list):
+        if spec == "*":
+            codes = list(declared)
+        elif isinstance(spec, list):
             codes = [str(c) for c in spec]
         else:
             codes = [c for inc in spec.get("include", []) for c in resolve(inc, seen + (name,))]

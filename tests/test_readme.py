@@ -16,17 +16,17 @@ def _table_after(text: str, heading: str) -> list[str]:
 
 def test_readme_leaderboard_is_the_reports():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    report = (ROOT / "reports" / "wikiann-en.md").read_text(encoding="utf-8")
-    copied = _table_after(readme, "<!-- leaderboard: copied from reports/wikiann-en.md")
+    report = (ROOT / "reports" / "wikiann-quick-en.md").read_text(encoding="utf-8")
+    copied = _table_after(readme, "<!-- leaderboard: copied from reports/wikiann-quick-en.md")
     generated = _table_after(report, "## Leaderboard")
     assert len(generated) >= 3
-    assert copied == generated, "README.md's leaderboard differs from reports/wikiann-en.md: copy it again"
+    assert copied == generated, "README.md's leaderboard differs from reports/wikiann-quick-en.md: copy it again"
 
 
 def test_readme_masakhaner_leaderboard_is_the_reports():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    report = (ROOT / "reports" / "masakhaner2-in-language.md").read_text(encoding="utf-8")
-    copied = _table_after(readme, "<!-- leaderboard: copied from reports/masakhaner2-in-language.md")
+    report = (ROOT / "reports" / "masakhaner2-imported-in-language.md").read_text(encoding="utf-8")
+    copied = _table_after(readme, "<!-- leaderboard: copied from reports/masakhaner2-imported-in-language.md")
     generated = _table_after(report, "## Leaderboard")
     assert len(generated) >= 7  # header, rule, five systems
     assert copied == generated, "README.md's MasakhaNER leaderboard differs from its report: copy it again"
