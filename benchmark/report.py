@@ -421,10 +421,10 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
     source_note = f"in-language ({g.source})" if an.in_language and g.source != IN_LANGUAGE else None
     headers = ["rank", "model", f"zero-shot average over {_count(len(an.zero_shot), 'language')} (95% CI)",
                f"XTREME-style average, source included, {_count(len(an.languages), 'language')} (95% CI)"]
-    if g.source == IN_LANGUAGE:  # one average: every language is in-language
-        headers[2:4] = [f"average over {_count(len(an.languages), 'language')} (95% CI)"]
     if not an.zero_shot:
         headers[2] = "zero-shot average (no zero-shot target)"
+    if g.source == IN_LANGUAGE:  # one average: every language is in-language
+        headers[2:4] = [f"average over {_count(len(an.languages), 'language')} (95% CI)"]
     if source_note:
         headers.append(source_note)
     headers.append("seeds")
@@ -478,7 +478,8 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
     if an.pair_tests:
         lines += ["", "## Pairwise comparisons", ""]
         lines.append(_markdown_table(
-            ["A vs B", "A − B zero-shot average (95% CI)", "p (Holm)", "A − B XTREME-style", "A better on",
+            ["A vs B", "A − B average (95% CI)" if g.source == IN_LANGUAGE else "A − B zero-shot average (95% CI)",
+             "p (Holm)", "A − B XTREME-style", "A better on",
              "B better on", "Wilcoxon p", "ASO ε_min (seeds A vs B)"],
             [[f"{r['a']} vs {r['b']}", f"{r['avg_diff']:+.1f} ({r['ci_low']:+.1f} to {r['ci_high']:+.1f})",
               _p(r["p_holm"]), f"{r['xtreme_style_diff']:+.1f}", f"{r['a_better_on']} of {r['languages']}",
@@ -507,7 +508,8 @@ def _language_table(an: Analysis, reference: dict[str, float]) -> str:
     body = []
     for r in language_rows(an, reference):
         if r["group"] == "in-language" and r["lang"] == an.in_language[0]:
-            body.append([f"*in-language ({an.group.source})*"] + [""] * (len(headers) - 1))
+            label = "in-language" if an.group.source == IN_LANGUAGE else f"in-language ({an.group.source})"
+            body.append([f"*{label}*"] + [""] * (len(headers) - 1))
         if r["group"] == "zero-shot" and an.zero_shot and r["lang"] == next(
                 lang for lang in ordered_languages(an) if lang in an.zero_shot) and an.in_language:
             body.append(["*zero-shot*"] + [""] * (len(headers) - 1))
@@ -526,14 +528,11 @@ def _language_table(an: Analysis, reference: dict[str, float]) -> str:
     return _markdown_table(headers, body, "lllr" + "r" * len(an.order) + ("r" if has_reference else ""))
 
 
-ENTITY_TYPES = ("PER", "ORG", "LOC")
-
-
 def type_scores(an: Analysis, model: str, lang: str) -> dict[str, float]:
     """Mean over seeds of each type's F1 (%), and ``all``, from the result files."""
     runs = an.group.models[model]
     out = {}
-    for kind in ENTITY_TYPES:
+    for kind in get_task(an.group.task).entity_types:
         values = [runs.results[s]["targets"][lang].get("per_type", {}).get(kind, {}).get("f1") for s in runs.seeds]
         out[kind] = None if any(v is None for v in values) else 100 * float(np.mean(values))
     out["all"] = 100 * an.per_language[model][lang].estimate
@@ -541,21 +540,24 @@ def type_scores(an: Analysis, model: str, lang: str) -> dict[str, float]:
 
 
 def _type_table(an: Analysis, model: str, task) -> str:
+    types = task.entity_types
+
     def cell(v):
         return "–" if v is None else f"{v:.1f}"
 
     rows = []
-    for label, langs in (("zero-shot average", an.zero_shot), (f"in-language ({an.group.source})", an.in_language)):
+    in_language_label = "in-language" if an.group.source == IN_LANGUAGE else f"in-language ({an.group.source})"
+    for label, langs in (("zero-shot average", an.zero_shot), (in_language_label, an.in_language)):
         if len(langs) < (2 if langs is an.in_language else 1):  # one source language has its own row below
             continue
         per = [type_scores(an, model, lang) for lang in langs]
         avg = {k: None if any(p[k] is None for p in per) else float(np.mean([p[k] for p in per]))
-               for k in (*ENTITY_TYPES, "all")}
-        rows.append([f"*{label}*", ""] + [cell(avg[k]) for k in (*ENTITY_TYPES, "all")])
+               for k in (*types, "all")}
+        rows.append([f"*{label}*", ""] + [cell(avg[k]) for k in (*types, "all")])
     for lang in ordered_languages(an):
         s = type_scores(an, model, lang)
-        rows.append([lang, task.language(lang).name] + [cell(s[k]) for k in (*ENTITY_TYPES, "all")])
-    return _markdown_table(["lang", "language", *ENTITY_TYPES, "all"], rows, "llrrrr")
+        rows.append([lang, task.language(lang).name] + [cell(s[k]) for k in (*types, "all")])
+    return _markdown_table(["lang", "language", *types, "all"], rows, "ll" + "r" * (len(types) + 1))
 
 
 def _picture_lines(an: Analysis, pictures: dict[str, str]) -> list[str]:
