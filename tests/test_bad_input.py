@@ -113,7 +113,7 @@ def cases(root: Path, data: Path, results: Path, tiny: Path, corpus) -> list[tup
          "de/dev:1: word without the language prefix 'de:': 'fr:Paris'"),
         ("missing split", [*fresh, "--data-dir", str(missing_split)], "dev-en.tsv: missing dev split for language 'en'"),
         ("data folder missing", [*run, "--data-dir", str(root / "nowhere")], "does not exist"),
-        ("data folder without data", [*run, "--data-dir", str(tiny)], "no WikiANN data found"),
+        ("data folder without data", [*run, "--data-dir", str(tiny)], "no task data found"),
         ("unknown target", [*run_data, "--targets", "dee"],
          "unknown language or language set 'dee'; did you mean 'de'?"),
         ("unknown language set", ["languages", "--set", "xtreme41", "--data-dir", str(data)],
