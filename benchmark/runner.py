@@ -26,11 +26,16 @@ from benchmark.faults import fault_point
 from benchmark.languages import LanguageSelection, missing_message, select_languages
 from benchmark.models.registry import ModelSpec, resolve_model
 from benchmark.results import (
-    predictions_path,
+    new_sidecar,
     read_result,
     recipe_key,
+    referenced_sidecars,
+    remove_unreferenced_sidecars,
     result_path,
+    sidecar_problem,
     source_key,
+    staging_path,
+    swap_in_replacement,
     write_predictions,
     write_result,
 )
@@ -195,7 +200,7 @@ def run(options: RunOptions) -> list[Path]:
     device = resolve_device(options.device)  # a GPU asked for and not there: say so before any work
     # Models first: a hub model that cannot be had should fail at once, before any data is read.
     folders = {spec.name: model_folder(spec) for spec in specs}
-    pending = _pending_targets(plan, selection.present, options.overwrite)
+    pending = _pending_targets(plan, selection.present, options.overwrite, source)
     if pending:
         preflight_data(task, source, sources, pending, options.show_progress)
     _check_writable(Path(options.results_dir))
@@ -207,16 +212,23 @@ def run(options: RunOptions) -> list[Path]:
     return touched
 
 
-def _pending_targets(plan: list[PlannedRun], targets, overwrite: str) -> list[str]:
+def _pending_targets(plan: list[PlannedRun], targets, overwrite: str, source) -> list[str]:
     """Targets some planned run still has to evaluate (damaged result files count as pending:
-    the run itself will then say what is wrong with them)."""
-    pending: set[str] = set()
+    the run itself will then say what is wrong with them); under ``always``, also the other
+    targets the stored results hold, which a replacement recomputes."""
+    pending: dict[str, None] = {}
     for planned in plan:
         if overwrite == "never" and planned.path.exists():
             continue
         done = _done_targets(planned.path, overwrite)
-        pending |= {t for t in targets if t not in done}
-    return [t for t in targets if t in pending]
+        pending.update((t, None) for t in targets if t not in done)
+        if overwrite == "always" and planned.path.exists():
+            try:
+                stored = read_result(planned.path)
+            except XbenchError:
+                continue
+            pending.update((t, None) for t in _extra_stored_targets(planned.path, stored, targets, source))
+    return list(pending)
 
 
 def _done_targets(path: Path, overwrite: str) -> set[str]:
@@ -285,31 +297,57 @@ def _run_one(task: Task, source: DataSource, sources: tuple[str, ...], selection
 
 def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, folder: Path, device,
                 options: RunOptions) -> None:
+    from benchmark.signals import Stopped
+
+    replacing = options.overwrite == "always" and planned.path.exists()
+    try:
+        _compute(task, source, sources, selection, recipe, planned, folder, device, options, replacing)
+    except Stopped as err:
+        path = planned.path
+        kept = [f"{path} is unchanged; the replacement so far waits beside it"] if replacing and \
+            staging_path(path).exists() else []
+        kept.append(err.kept or f"finished targets are saved in {path}")
+        err.kept = "; ".join(kept)
+        raise
+
+
+def _compute(task, source, sources, selection, recipe, planned: PlannedRun, folder: Path, device,
+             options: RunOptions, replacing: bool) -> None:
+    """Train (or resume) one (model, seed) and evaluate the targets it still lacks.
+
+    ``replacing`` (``--overwrite always`` over a stored result): the new result is built beside
+    the stored one and swapped in at the end, so an interruption leaves the old one whole.
+    """
     from benchmark.hardware import describe_device, resolve_bf16
 
     spec, seed, path = planned.spec, planned.seed, planned.path
     label = f"{spec.name} seed {seed}"
-    existing = read_result(path) if path.exists() else None
-    if existing is not None and options.overwrite == "never":
-        _echo(f"{label}: {path} exists; kept as it is (--overwrite never)")
+    if options.overwrite == "never" and path.exists():
+        _say_kept(task, source, path, label, selection.present)
         return
-    if existing is not None and options.overwrite == "always":
-        shutil.rmtree(path.with_suffix(".predictions"), ignore_errors=True)
-        path.unlink()
-        existing = None
-    done = set(existing["targets"]) if existing else set()
-    todo = [t for t in selection.present if t not in done]
     bf16, bf16_note = resolve_bf16(options.bf16, device)
     train_parts = {lang: _limited(read_sentences(task, source, lang, "train"), recipe.train_limit) for lang in sources}
     dev_parts = {lang: _limited(read_sentences(task, source, lang, "validation"), recipe.dev_limit) for lang in sources}
     train_sha = {lang: content_sha256(s) for lang, s in train_parts.items()}
     identity = run_identity(task, spec, sources, seed, recipe, bf16, train_sha)
-    if existing is not None and existing["identity"] != identity:
-        changed = sorted(k for k in identity if existing["identity"].get(k) != identity[k])
-        raise XbenchError(f"{path} was made with a different {', '.join(changed)}; rerun with the same "
-                          "settings, --overwrite always to replace it, or another --results-dir")
-    if existing is not None:
-        _check_test_limits(existing, selection.present, options.test_limit, path)
+    if replacing:
+        stored, result = _start_replacement(path, identity, label)
+        targets = _replacement_targets(path, stored, selection.present, source, label)
+        todo = [t for t in targets if t not in (result or {}).get("targets", {})]
+    else:
+        stored = read_result(path) if path.exists() else None
+        if stored is not None and stored["identity"] != identity:
+            changed = sorted(k for k in identity if stored["identity"].get(k) != identity[k])
+            raise XbenchError(f"{path} was made with a different {', '.join(changed)}; rerun with the same "
+                              "settings, --overwrite always to replace it, or another --results-dir")
+        if stored is not None:
+            _check_test_limits(stored, selection.present, options.test_limit, path)
+        redo = _targets_to_redo(task, source, path, stored, selection.present)
+        for lang, why in redo.items():
+            _echo(f"{label} {lang}: {why}; recomputing it")
+        done = set(stored["targets"]) - set(redo) if stored else set()
+        todo = [t for t in selection.present if t not in done]
+        result = stored
     if not todo:
         _echo(f"{label}: all {len(selection.present)} targets done in {path}")
         return
@@ -349,7 +387,7 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
     outcome = train_model(model, encoded_train, recipe, seed, pad_id, bf16, dev_f1, checkpoint_dir,
                           checkpoint_every_s=options.checkpoint_every_s, show_progress=options.show_progress)
 
-    result = existing or {
+    result = result or {
         "task": task.name, "task_version": task.version, "identity": identity,
         "model": {"name": spec.name, "key": spec.key, "hub_id": spec.hub_id, "family": spec.family,
                   "random_init": spec.random_init,
@@ -359,6 +397,7 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
     }
     result["config"] = {"bf16": bf16, "bf16_note": bf16_note, "device": describe_device(device),
                         "data_source": source.describe(),
+                        "data_dir": str(source.root.resolve()) if source.root is not None else None,
                         "checkpoint_every_s": options.checkpoint_every_s}
     result["versions"] = library_versions()
     result["git_commit"] = git_commit()
@@ -369,8 +408,109 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
         "dev_sentences": len(dev_all), "resumed_from_step": outcome.resumed_from_step,
         "data_sha256": {"train": train_sha, "validation": {k: content_sha256(v) for k, v in dev_parts.items()}},
     }
-    _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label)
+    # A new score's predictions never overwrite a file the stored result still refers to.
+    in_use = referenced_sidecars(path, stored) if stored is not None or not replacing else \
+        set(path.with_suffix(".predictions").glob("*.json.gz"))
+    write_to = staging_path(path) if replacing else path
+    _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label,
+                      write_to=write_to, in_use=in_use)
+    if replacing:
+        swap_in_replacement(path)
+        _echo(f"{label}: replaced {path} with the new result")
+    remove_unreferenced_sidecars(path, result)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
+
+
+def _say_kept(task, source, path: Path, label: str, targets) -> None:
+    """``--overwrite never`` over a stored result: keep it, and say which of its scores are stale."""
+    try:
+        stored = read_result(path)
+    except XbenchError as err:
+        _echo(f"{label}: {path} exists but cannot be read ({err}); kept as it is (--overwrite never)")
+        return
+    stale = [lang for lang in targets if lang in stored["targets"] and _is_stale(task, source, stored["targets"][lang],
+                                                                             lang)]
+    if stale:
+        _echo(f"{label}: {path} kept as it is (--overwrite never), but its scores of {', '.join(stale)} are "
+              "stale: the test data changed since they were scored; --overwrite only-missing recomputes them")
+    else:
+        _echo(f"{label}: {path} exists; kept as it is (--overwrite never)")
+
+
+_test_checksums: dict = {}  # (task, source, lang, limit) -> content sha256, read once per process
+
+
+def _is_stale(task, source, stored_target: dict, lang: str) -> bool:
+    """Whether a stored score's test data (its ``test_sha256``) differs from the data now."""
+    limit = stored_target.get("test_limit")
+    key = (task.name, source, lang, limit)
+    if key not in _test_checksums:
+        _test_checksums[key] = content_sha256(_limited(read_sentences(task, source, lang, "test"), limit))
+    return stored_target.get("test_sha256") not in (None, _test_checksums[key])
+
+
+def _targets_to_redo(task, source, path: Path, stored: dict | None, targets) -> dict[str, str]:
+    """Stored targets to compute again, with why: a missing or damaged predictions file, or
+    test data that changed since the score was computed (a score must stay tied to its data)."""
+    redo: dict[str, str] = {}
+    for lang in targets:
+        target = (stored or {}).get("targets", {}).get(lang)
+        if target is None:
+            continue
+        problem = sidecar_problem(path, target)
+        if problem:
+            redo[lang] = problem
+        elif _is_stale(task, source, target, lang):
+            redo[lang] = f"its test data changed since it was scored (test_sha256 differs, {source.describe()})"
+    return redo
+
+
+def _start_replacement(path: Path, identity: dict, label: str) -> tuple[dict | None, dict | None]:
+    """(the stored result if readable, a staged replacement to resume if there is one).
+
+    ``--overwrite always`` never reads the stored result to decide anything but which targets
+    it holds: a damaged one is replaced like any other.
+    """
+    try:
+        stored = read_result(path)
+    except XbenchError as err:
+        stored = None
+        _echo(f"{label}: the stored result cannot be read ({err}); it will be replaced")
+    stage = staging_path(path)
+    staged = None
+    if stage.exists():
+        try:
+            staged = read_result(stage)
+        except XbenchError:
+            staged = None
+        if staged is not None and staged.get("identity") == identity:
+            _echo(f"{label}: resuming the replacement of {path} ({len(staged['targets'])} target(s) already "
+                  "recomputed)")
+        else:
+            staged = None
+            stage.unlink(missing_ok=True)
+    return stored, staged
+
+
+def _replacement_targets(path: Path, stored: dict | None, asked, source, label: str) -> list[str]:
+    """What a replacement computes: the targets asked for, and every other target the stored
+    result holds (a replacement never drops a score silently; see ``--overwrite`` in --help)."""
+    extra = _extra_stored_targets(path, stored, asked, source)
+    if extra:
+        _echo(f"{label}: also recomputing {', '.join(extra)}, which the stored result holds (the replacement "
+              "keeps every target)")
+    return list(asked) + extra
+
+
+def _extra_stored_targets(path: Path, stored: dict | None, asked, source) -> list[str]:
+    """Targets a stored result holds beyond those asked for; one without data stops the run."""
+    extra = [t for t in (stored or {}).get("targets", {}) if t not in asked]
+    lacking = [t for t in extra if not source.has_language(t)]
+    if lacking:
+        raise XbenchError(f"{path} holds targets {', '.join(lacking)} with no test data in {source.describe()}: "
+                          "replacing it would drop them; point --data-dir at their data, or delete the "
+                          "result file first to start over")
+    return extra
 
 
 def _check_test_limits(existing: dict, targets, test_limit, path: Path) -> None:
@@ -381,7 +521,8 @@ def _check_test_limits(existing: dict, targets, test_limit, path: Path) -> None:
                               f"not {test_limit}; use the same limit, --overwrite always, or another --results-dir")
 
 
-def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label):
+def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label,
+                      write_to: Path, in_use: set[Path]):
     from tqdm import tqdm
 
     from benchmark.align import encode_split
@@ -398,7 +539,7 @@ def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16
         fault_point("evaluate")
         counts = sentence_counts(test.tags, tags)
         scores = score(test.tags, tags)
-        sidecar = predictions_path(path, lang)
+        sidecar = new_sidecar(path, lang, in_use)
         sha = write_predictions(sidecar, {
             "lang": lang, "labels": list(task.labels),
             "tags": ["".join(str(int(i)) for i in row) for row in predicted],
@@ -411,7 +552,7 @@ def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16
             "seconds": round(time.perf_counter() - started, 2),
             "predictions": {"file": str(sidecar.relative_to(path.parent)), "sha256": sha},
         }
-        write_result(path, result)
+        write_result(write_to, result)
         bar.write(f"{label} {lang}: F1 {100 * scores['f1']:.2f}")
     bar.close()
 
@@ -422,9 +563,10 @@ def final_table(task: Task, paths: list[Path], targets) -> str:
     rows = []
     columns = []
     for path in paths:
-        if not path.exists():
+        try:
+            result = read_result(path)
+        except XbenchError:  # absent, or damaged and kept under --overwrite never (already said)
             continue
-        result = read_result(path)
         columns.append(f"{result['model']['name']} s{result['seed']}")
         rows.append({lang: result["targets"].get(lang, {}).get("f1") for lang in targets})
     table = [[lang, *(f"{100 * r[lang]:.1f}" if r.get(lang) is not None else "-" for r in rows)] for lang in targets]
