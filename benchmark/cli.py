@@ -116,6 +116,20 @@ def cli():
     """
 
 
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses nan and infinities (click's FloatRange lets nan through)."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
 task_option = click.option("--task", "task_name", default="wikiann", show_default=True,
                            help="Task defined in tasks/*.yaml.")
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), default=None,
@@ -184,7 +198,7 @@ def _comma_list(_ctx, _param, value):
 @click.option("--recipe", default=None, help="Training recipe from the task file (xtreme, the default, or quick).")
 @click.option("--seeds", default="1", show_default=True, help="Seeds, e.g. 1,2,3 or 1-3: one fine-tune each.")
 @click.option("--epochs", type=int, default=None, help="Override the recipe's epochs.")
-@click.option("--lr", type=float, default=None, help="Override the recipe's learning rate.")
+@click.option("--lr", type=FiniteFloat(), default=None, help="Override the recipe's learning rate.")
 @click.option("--batch-size", type=int, default=None, help="Override the recipe's batch size (sentence windows).")
 @click.option("--max-length", type=int, default=None, help="Override the recipe's window in subwords; "
               "longer sentences are split into several windows, never truncated.")
@@ -206,9 +220,12 @@ def _comma_list(_ctx, _param, value):
 @click.option("--results-dir", type=click.Path(file_okay=False), default="results", show_default=True,
               help="Where result files go.")
 @click.option("--overwrite", type=click.Choice(["never", "only-missing", "always"]), default="only-missing",
-              show_default=True, help="never: keep existing result files; only-missing: compute what is "
-              "missing and resume interrupted training; always: recompute everything.")
-@click.option("--checkpoint-every", type=float, default=300.0, show_default=True,
+              show_default=True, help="never: keep existing result files (and say which scores are stale); "
+              "only-missing: compute what is missing, scores whose test data changed or whose predictions "
+              "file is damaged, and resume interrupted training; always: recompute the result files, built "
+              "beside the old ones and swapped in when complete (interrupted, the old result stays whole; "
+              "the targets the old result holds beyond --targets are recomputed too, never dropped).")
+@click.option("--checkpoint-every", type=FiniteFloat(min=0), default=300.0, show_default=True,
               help="Seconds between training checkpoints (also saved at every epoch end).")
 @click.option("--dry-run", is_flag=True, help="Print the plan (models x seeds x targets) and stop.")
 @click.option("--no-progress", is_flag=True, help="No progress bars (for logs).")
@@ -227,8 +244,6 @@ def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, b
         raise XbenchError("--source: give at least one language code")
     if not models:
         raise XbenchError("--model: give at least one model")
-    if checkpoint_every < 0:
-        raise XbenchError(f"--checkpoint-every must be >= 0, got {checkpoint_every}")
     overrides = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "max_length": max_length,
                  "train_limit": train_limit, "dev_limit": dev_limit, "eval_batch_size": eval_batch_size,
                  "batching": batching}
@@ -248,26 +263,37 @@ def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, b
               help="Comma-separated outputs: md (markdown + PNG), csv, json.")
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
               help="Bootstrap resamples for every interval and test.")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+@click.option("--alpha", type=FiniteFloat(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Significance level, after Holm-Bonferroni correction.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap draws.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Seed of the bootstrap draws.")
 @click.option("--reference", type=click.Path(dir_okay=False), default=None,
               help="CSV of published English-to-X F1 (lang,en_to_x); default: Rahimi et al. 2019 from "
                    "../shared/reference/rahimi2019.csv or $XBENCH_REFERENCE.")
-def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference):
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Data to check stored scores against: a score whose test data changed since it was "
+                   "computed is marked stale (‡). Default: the local folder each result was computed from "
+                   "(no check where there is none).")
+def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference, data_dir):
     """Write leaderboards with confidence intervals and corrected significance tests.
 
-    Needs only the results folder: no model and no data. One report per (task, source).
+    Needs only the results folder (and, to mark stale scores, the data if it is at hand). One
+    report per (task, source). A damaged result or predictions file is skipped with one line
+    that says how to recompute it; the report goes on with the rest.
     """
-
-    from benchmark.report import default_reference, write_reports
+    from benchmark.folders import check_writable_folder
+    from benchmark.report import default_reference, read_reference, write_reports
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in chosen if f not in ("md", "csv", "json")]
     if unknown or not chosen:
         raise XbenchError(f"--format: unknown output {', '.join(unknown) or '(none)'}; choose from md, csv, json")
+    check_writable_folder(Path(reports_dir), "reports folder", "pass another --reports-dir")
+    if reference:
+        read_reference(Path(reference), required=True)  # a bad file given by hand stops before any work
     written = write_reports(Path(results_dir), Path(reports_dir), chosen, resamples, seed, alpha,
-                            Path(reference) if reference else default_reference())
+                            Path(reference) if reference else default_reference(),
+                            data_dir=Path(data_dir) if data_dir else None, reference_required=bool(reference))
     for path in written:
         click.echo(f"wrote {path}")
 
@@ -281,9 +307,10 @@ def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference)
 @click.option("--source", default=None, help="Only runs from this source (e.g. en, or de+en).")
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
               help="Bootstrap resamples.")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+@click.option("--alpha", type=FiniteFloat(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Significance level, after Holm-Bonferroni correction across languages.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap draws.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Seed of the bootstrap draws.")
 def compare(model_a, model_b, results_dir, task_name, source, resamples, alpha, seed):
     """Compare two models language by language: difference, CI, raw and Holm-corrected p.
 
@@ -304,7 +331,8 @@ def compare(model_a, model_b, results_dir, task_name, source, resamples, alpha, 
               help="German test sentences for both evaluations.")
 @click.option("--epochs", type=click.IntRange(min=1), default=2, show_default=True, help="Training epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Training batch size.")
-@click.option("--lr", type=float, default=5e-5, show_default=True, help="Learning rate for both loops.")
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=5e-5, show_default=True,
+              help="Learning rate for both loops.")
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
               help="Bootstrap resamples in the statistics benchmark.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of both training runs.")

@@ -71,6 +71,10 @@ class PlannedRun:
     path: Path
 
 
+MAX_SEEDS = 1000  # one fine-tune each: more in one command is a typo (1-100000000), not a plan
+MAX_SEED = 2**32 - 1  # what every generator xbench seeds (torch, numpy) accepts
+
+
 def parse_seeds(text: str) -> tuple[int, ...]:
     """``"1,2,3"`` or ``"1-3"`` into seeds; one clear line for anything else."""
     seeds: list[int] = []
@@ -80,13 +84,20 @@ def parse_seeds(text: str) -> tuple[int, ...]:
                 low, high = (int(x) for x in part.split("-", 1))
                 if high < low:
                     raise ValueError
+                if high - low + 1 + len(seeds) > MAX_SEEDS:
+                    raise XbenchError(f"--seeds: {part!r} is {high - low + 1} seeds; at most {MAX_SEEDS} in one "
+                                      "command (each seed is one fine-tune)")
                 seeds.extend(range(low, high + 1))
             else:
                 seeds.append(int(part))
         except ValueError:
             raise XbenchError(f"--seeds: {part!r} is not a seed; give integers like 1,2,3 or 1-3") from None
-    if any(s < 0 for s in seeds):
-        raise XbenchError("--seeds: seeds must be >= 0")
+    if any(s < 0 or s > MAX_SEED for s in seeds):
+        bad = next(s for s in seeds if s < 0 or s > MAX_SEED)
+        raise XbenchError(f"--seeds: {bad} is out of range; seeds go from 0 to {MAX_SEED}")
+    if len(seeds) > MAX_SEEDS:
+        raise XbenchError(f"--seeds: {len(seeds)} seeds; at most {MAX_SEEDS} in one command (each seed is one "
+                          "fine-tune)")
     if len(set(seeds)) != len(seeds):
         raise XbenchError(f"--seeds: a seed is repeated in {text!r}")
     return tuple(seeds)
@@ -178,6 +189,8 @@ def run(options: RunOptions) -> list[Path]:
     recipe_dir = recipe_key(recipe.as_dict(), declared.as_dict())
     if options.test_limit is not None and options.test_limit < 1:
         raise XbenchError(f"--test-limit must be >= 1, got {options.test_limit}")
+    if not options.dry_run:
+        check_output_folders(Path(options.results_dir))
     source = resolve_source(options.data_dir)
     specs = [resolve_model(m) for m in dict.fromkeys(options.models)]
     source_langs = select_languages(task, ",".join(options.sources), source)
@@ -210,6 +223,16 @@ def run(options: RunOptions) -> list[Path]:
         touched.append(planned.path)
     click.echo(final_table(task, [p.path for p in plan], selection.present))
     return touched
+
+
+def check_output_folders(results_dir: Path) -> None:
+    """The cache (checkpoints, converted models) and the results folder must be writable: checked
+    before any model is loaded or any data read, and without creating either."""
+    from benchmark.folders import check_writable_folder
+    from benchmark.models.loading import CACHE_ENV, cache_root
+
+    check_writable_folder(cache_root(), "cache folder", f"set ${CACHE_ENV} to a writable folder")
+    check_writable_folder(results_dir, "results folder", "pass another --results-dir")
 
 
 def _pending_targets(plan: list[PlannedRun], targets, overwrite: str, source) -> list[str]:
@@ -282,13 +305,19 @@ def _run_one(task: Task, source: DataSource, sources: tuple[str, ...], selection
     from filelock import FileLock, Timeout
 
     path = planned.path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(path.with_name(f".{path.name}.lock")))
+    lock_file = path.with_name(f".{path.name}.lock")
     try:
-        lock.acquire(timeout=1)
-    except Timeout:
-        _echo(f"waiting: another xbench process is working on {path}")
-        lock.acquire()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(lock_file))
+        try:
+            lock.acquire(timeout=1)
+        except Timeout:
+            _echo(f"waiting: another xbench process is working on {path}")
+            lock.acquire()
+    except OSError as err:
+        raise XbenchError(f"cannot write in {path.parent} or take its lock {lock_file.name} "
+                          f"({err.strerror or err}): a read-only folder, or a lock file of another user? "
+                          "Make it writable, or pass another --results-dir") from None
     try:
         _run_locked(task, source, sources, selection, recipe, planned, folder, device, options)
     finally:
@@ -437,16 +466,10 @@ def _say_kept(task, source, path: Path, label: str, targets) -> None:
         _echo(f"{label}: {path} exists; kept as it is (--overwrite never)")
 
 
-_test_checksums: dict = {}  # (task, source, lang, limit) -> content sha256, read once per process
-
-
 def _is_stale(task, source, stored_target: dict, lang: str) -> bool:
-    """Whether a stored score's test data (its ``test_sha256``) differs from the data now."""
-    limit = stored_target.get("test_limit")
-    key = (task.name, source, lang, limit)
-    if key not in _test_checksums:
-        _test_checksums[key] = content_sha256(_limited(read_sentences(task, source, lang, "test"), limit))
-    return stored_target.get("test_sha256") not in (None, _test_checksums[key])
+    from benchmark.staleness import is_stale
+
+    return is_stale(task, source, stored_target, lang)
 
 
 def _targets_to_redo(task, source, path: Path, stored: dict | None, targets) -> dict[str, str]:

@@ -26,7 +26,7 @@ from benchmark.tasks import Task
 # File names use "dev"; the DatasetDict uses the hub's "validation".
 FILE_SPLITS = {"train": "train", "validation": "dev", "test": "test"}
 DATA_DIR_ENV = "XBENCH_DATA_DIR"
-_PANX_FILE = re.compile(r"^(train|dev|test)-(.+)\.tsv$")
+_PANX_FILE = re.compile(r"^(train|dev|test)-([^.]+)\.tsv$")
 
 
 @dataclass(frozen=True)
@@ -49,16 +49,48 @@ class DataSource:
         raise ValueError(f"{self.kind} has no single file per split")
 
     def available_languages(self, task: Task) -> list[str] | None:
-        """Languages with data here, sorted; None for the hub, which is not listed offline."""
+        """Languages of the task with data here, sorted; None for the hub, which is not listed offline."""
         if self.kind == "hub":
             return None
+        return self.inventory(task)[0]
+
+    def inventory(self, task: Task) -> tuple[list[str], list[str]]:
+        """(the task's languages with data here, sorted; what is ignored here, each with why).
+
+        A file that does not fit the layout (a backup, ``test-fo.orig.tsv``) or names a language
+        the task does not know (``test-zz.tsv``) is never a target: it is listed, not read.
+        """
+        found: set[str] = set()
+        ignored: list[str] = []
+
+        def consider(code: str, entry: str) -> None:
+            if code in task.languages:
+                found.add(code)
+            else:
+                ignored.append(f"{entry} (language {code!r} is not in task {task.name})")
+
+        entries = sorted(p for p in self.root.iterdir() if not p.name.startswith("."))
         if self.kind == "panx":
-            found = {m.group(2) for p in self.root.iterdir() if (m := _PANX_FILE.match(p.name))}
+            for p in entries:
+                if (m := _PANX_FILE.match(p.name)) and p.is_file():
+                    consider(m.group(2), p.name)
+                else:
+                    ignored.append(f"{p.name} (not {{train,dev,test}}-<lang>.tsv)")
         elif self.kind == "rahimi":
-            found = {p.name for p in self.root.iterdir() if p.is_dir() and _has_rahimi_files(p)}
+            for p in entries:
+                if p.is_dir() and _has_rahimi_files(p):
+                    consider(p.name, p.name + "/")
+                    ignored += [f"{p.name}/{f.name} (not train, dev or test)" for f in sorted(p.iterdir())
+                                if f.name not in FILE_SPLITS.values() and not f.name.startswith(".")]
+                else:
+                    ignored.append(f"{p.name} (not a <lang>/ folder with train, dev, test)")
         else:
-            found = {p.name for p in self.root.iterdir() if p.is_dir() and _parquet_files(p)}
-        return sorted(found)
+            for p in entries:
+                if p.is_dir() and _parquet_files(p):
+                    consider(p.name, p.name + "/")
+                else:
+                    ignored.append(f"{p.name} (not a <lang>/ folder of parquet files)")
+        return sorted(found), ignored
 
     def has_language(self, lang: str) -> bool:
         if self.kind == "hub":
@@ -180,7 +212,11 @@ def normalise_hub_layout(task: Task, dataset_dict, origin: str):
         if names is not None and tuple(names) != task.labels:
             raise XbenchError(f"{origin}: labels {names} differ from the task's {list(task.labels)}")
         ds = ds.select_columns(["tokens", "ner_tags"])
-        out[split] = ds.cast(dataset_features(task))
+        try:
+            out[split] = ds.cast(dataset_features(task))
+        except (ValueError, TypeError) as err:  # a tag id outside the labels, or a column of another type
+            raise XbenchError(f"{origin}: split {split} does not fit the task's columns "
+                              f"({str(err).strip().splitlines()[0][:200]})") from None
     return DatasetDict(out)
 
 
@@ -194,7 +230,13 @@ def _load_parquet(task: Task, folder: Path, lang: str, splits: tuple[str, ...]):
         if not shards:
             raise XbenchError(f"{folder}: missing {split} split for language {lang!r} (no {split}*.parquet)")
         files[split] = [str(p) for p in shards]
-    loaded = load_dataset("parquet", data_files=files)
+    try:
+        loaded = load_dataset("parquet", data_files=files)
+    except Exception as err:  # pyarrow and datasets raise many types for a damaged or foreign file
+        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        shards = ", ".join(str(Path(f).relative_to(folder)) for fs in files.values() for f in fs)
+        raise XbenchError(f"{folder}: cannot read {shards} as parquet ({type(err).__name__}: {first_line}); "
+                          "replace the damaged file with a good copy") from None
     return normalise_hub_layout(task, loaded, str(folder))
 
 
@@ -217,8 +259,15 @@ def read_sentences(task: Task, source: DataSource, lang: str, split: str) -> Tag
     if source.kind in ("panx", "rahimi"):
         return source.read_split(task, lang, split)
     dataset = source.load(task, lang, splits=(split,))[split]
-    return TaggedSentences(list(dataset["tokens"]),
-                           [[task.labels[i] for i in row] for row in dataset["ner_tags"]])
+    tags = []
+    for number, row in enumerate(dataset["ner_tags"], start=1):
+        bad = [i for i in row if not 0 <= i < len(task.labels)]
+        if bad:
+            raise XbenchError(f"{source.describe()}, {lang} {split} split, sentence {number}: tag id {bad[0]} is "
+                              f"out of range (the task's tags are 0 to {len(task.labels) - 1}: "
+                              f"{', '.join(task.labels)})")
+        tags.append([task.labels[i] for i in row])
+    return TaggedSentences(list(dataset["tokens"]), tags)
 
 
 def content_sha256(sentences: TaggedSentences) -> str:
