@@ -3,7 +3,7 @@
 Layout under the results folder::
 
     <task>/<recipe key>/<model key>/<source key>/seed-<n>.json
-    <task>/<recipe key>/<model key>/<source key>/seed-<n>.predictions/<lang>.json.gz
+    <task>/<recipe key>/<model key>/<source key>/seed-<n>.predictions/<lang>.json.gz (or <lang>.alt.json.gz)
 
 The recipe key is the recipe's name when it is used as the task declares it, and
 ``<name>-custom-<hash>`` when any field was overridden, so a smoke run never lands beside (or on
@@ -12,7 +12,11 @@ the leaderboard of) the real ones. Models evaluated as given (no training) live 
 
 A result file carries a ``schema_version`` and a checksum of its own content; every write goes
 to a temporary file that is fsynced and renamed into place, so a reader sees either the old
-file or the new one, never a half-written one. Nothing is ever unpickled from this folder.
+file or the new one, never a half-written one. A new score of a stored target goes to the
+predictions name the stored result does not refer to, and ``--overwrite always`` builds its
+result beside the stored one (``.seed-<n>.json.replacing``) and renames it into place at the end,
+so a result and the predictions it refers to are always whole together. Nothing is ever
+unpickled from this folder.
 """
 
 from __future__ import annotations

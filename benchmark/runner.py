@@ -333,10 +333,11 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
         _compute(task, source, sources, selection, recipe, planned, folder, device, options, replacing)
     except Stopped as err:
         path = planned.path
-        kept = [f"{path} is unchanged; the replacement so far waits beside it"] if replacing and \
-            staging_path(path).exists() else []
-        kept.append(err.kept or f"finished targets are saved in {path}")
-        err.kept = "; ".join(kept)
+        if replacing and not getattr(err, "swapped", False):
+            waiting = "; the replacement so far waits beside it" if staging_path(path).exists() else ""
+            err.kept = "; ".join(filter(None, [f"{path} is unchanged{waiting}", err.kept]))
+        elif err.kept is None:
+            err.kept = f"finished targets are saved in {path}"
         raise
 
 
@@ -377,8 +378,14 @@ def _compute(task, source, sources, selection, recipe, planned: PlannedRun, fold
         done = set(stored["targets"]) - set(redo) if stored else set()
         todo = [t for t in selection.present if t not in done]
         result = stored
+    if not todo and replacing:  # a replacement interrupted just before its swap: finish it
+        _finish(path, result, replacing, checkpoint_dir_for(identity, path), label)
+        return
     if not todo:
         _echo(f"{label}: all {len(selection.present)} targets done in {path}")
+        # A run stopped after its last write leaves its checkpoint and replaced predictions behind.
+        remove_unreferenced_sidecars(path, stored)
+        shutil.rmtree(checkpoint_dir_for(identity, path), ignore_errors=True)
         return
 
     from benchmark.models.loading import load_token_classifier, load_tokenizer
@@ -443,8 +450,19 @@ def _compute(task, source, sources, selection, recipe, planned: PlannedRun, fold
     write_to = staging_path(path) if replacing else path
     _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label,
                       write_to=write_to, in_use=in_use)
+    _finish(path, result, replacing, checkpoint_dir, label)
+
+
+def _finish(path: Path, result: dict, replacing: bool, checkpoint_dir: Path, label: str) -> None:
+    """Swap a replacement in, remove the predictions no result refers to, and the checkpoint."""
+    from benchmark.signals import Stopped
+
     if replacing:
-        swap_in_replacement(path)
+        try:
+            swap_in_replacement(path)
+        except Stopped as err:  # it waited for the swap: the new result is in place
+            err.swapped, err.kept = True, f"{path} now holds the new result"
+            raise
         _echo(f"{label}: replaced {path} with the new result")
     remove_unreferenced_sidecars(path, result)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)

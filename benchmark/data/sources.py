@@ -230,14 +230,44 @@ def _load_parquet(task: Task, folder: Path, lang: str, splits: tuple[str, ...]):
         if not shards:
             raise XbenchError(f"{folder}: missing {split} split for language {lang!r} (no {split}*.parquet)")
         files[split] = [str(p) for p in shards]
+    shards = [Path(f) for fs in files.values() for f in fs]
+    _check_parquet_shards(shards, folder)
     try:
         loaded = load_dataset("parquet", data_files=files)
-    except Exception as err:  # pyarrow and datasets raise many types for a damaged or foreign file
+    except Exception as err:  # datasets raises many types; the cause is the informative part
+        while err.__cause__ is not None or err.__context__ is not None:
+            err = err.__cause__ or err.__context__
         first_line = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
-        shards = ", ".join(str(Path(f).relative_to(folder)) for fs in files.values() for f in fs)
-        raise XbenchError(f"{folder}: cannot read {shards} as parquet ({type(err).__name__}: {first_line}); "
-                          "replace the damaged file with a good copy") from None
+        raise XbenchError(f"{folder}: cannot read {', '.join(str(p.relative_to(folder)) for p in shards)} as the "
+                          f"task's parquet data ({type(err).__name__}: {first_line})") from None
     return normalise_hub_layout(task, loaded, str(folder))
+
+
+def _check_parquet_shards(shards: list[Path], folder: Path) -> None:
+    """Name the first shard that is not a readable parquet file (cut off, or another format)."""
+    import pyarrow.parquet as pq
+
+    for shard in shards:
+        try:
+            pq.read_metadata(shard)  # the footer, where a cut-off or foreign file fails
+        except Exception as err:  # pyarrow raises ArrowInvalid, OSError, ...
+            first_line = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+            raise XbenchError(f"{shard}: not a readable parquet file ({first_line}); replace it with a good "
+                              "copy") from None
+
+
+def tag_strings(task: Task, rows, origin: str) -> list[list[str]]:
+    """Tag ids of a loaded split as the task's tag strings; a missing or out-of-range id is one line."""
+    tags = []
+    for number, row in enumerate(rows, start=1):
+        if row is None:
+            raise XbenchError(f"{origin}, sentence {number}: no ner_tags")
+        bad = [i for i in row if i is None or not 0 <= i < len(task.labels)]
+        if bad:
+            raise XbenchError(f"{origin}, sentence {number}: tag id {bad[0]} is out of range (the task's tags "
+                              f"are 0 to {len(task.labels) - 1}: {', '.join(task.labels)})")
+        tags.append([task.labels[i] for i in row])
+    return tags
 
 
 def _load_hub(task: Task, lang: str, splits: tuple[str, ...]):
@@ -259,15 +289,8 @@ def read_sentences(task: Task, source: DataSource, lang: str, split: str) -> Tag
     if source.kind in ("panx", "rahimi"):
         return source.read_split(task, lang, split)
     dataset = source.load(task, lang, splits=(split,))[split]
-    tags = []
-    for number, row in enumerate(dataset["ner_tags"], start=1):
-        bad = [i for i in row if not 0 <= i < len(task.labels)]
-        if bad:
-            raise XbenchError(f"{source.describe()}, {lang} {split} split, sentence {number}: tag id {bad[0]} is "
-                              f"out of range (the task's tags are 0 to {len(task.labels) - 1}: "
-                              f"{', '.join(task.labels)})")
-        tags.append([task.labels[i] for i in row])
-    return TaggedSentences(list(dataset["tokens"]), tags)
+    origin = f"{source.describe()}, {lang} {split} split"
+    return TaggedSentences(list(dataset["tokens"]), tag_strings(task, dataset["ner_tags"], origin))
 
 
 def content_sha256(sentences: TaggedSentences) -> str:
