@@ -32,7 +32,11 @@ def rerun_command(result: dict, results_dir: Path, targets: list[str], overwrite
         declared = get_task(result["task"]).recipe(stored_recipe.get("name")).as_dict()
     except (XbenchError, KeyError):
         declared = None
-    args = ["xbench", "run", "--task", result["task"], "--model", result["model"]["name"],
+    model = result["model"]
+    # A local folder is named by its folder and weights; --name keeps the name it was stored under.
+    model_args = ["--model", model["local_path"], "--name", model["name"]] if model.get("local_path") else \
+        ["--model", model["name"]]
+    args = ["xbench", "run", "--task", result["task"], *model_args,
             "--source", ",".join(result["sources"]), "--targets", ",".join(targets),
             "--seeds", str(result["seed"]), "--recipe", stored_recipe.get("name", "xtreme"),
             *recipe_options(stored_recipe, declared)]

@@ -13,6 +13,7 @@ import platform
 import shutil
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from benchmark.data.sources import DataSource, content_sha256, read_sentences, r
 from benchmark.errors import XbenchError
 from benchmark.faults import fault_point
 from benchmark.languages import LanguageSelection, missing_message, select_languages
-from benchmark.models.registry import ModelSpec, resolve_model
+from benchmark.models.registry import ModelSpec, resolve_model, weights_sha256
 from benchmark.results import (
     new_sidecar,
     read_result,
@@ -62,6 +63,8 @@ class RunOptions:
     checkpoint_every_s: float = 300.0
     dry_run: bool = False
     show_progress: bool = True
+    model_alias: str | None = None  # --name: the canonical name of one local model folder
+    save_model_dir: Path | None = None  # --save-model: keep each fine-tuned classifier here
 
 
 @dataclass
@@ -147,8 +150,28 @@ def run_identity(task: Task, spec: ModelSpec, sources: tuple[str, ...], seed: in
                  bf16: bool, train_sha256: dict) -> dict:
     """What makes two trainings the same training: resuming or extending needs these to match."""
     recipe_fields = {k: v for k, v in recipe.as_dict().items() if k != "description"}
-    return {"task": task.name, "task_version": task.version, "model": spec.name, "sources": list(sources),
-            "seed": seed, "recipe": recipe_fields, "bf16": bf16, "train_data_sha256": train_sha256}
+    identity = {"task": task.name, "task_version": task.version, "model": spec.name, "sources": list(sources),
+                "seed": seed, "recipe": recipe_fields, "bf16": bf16, "train_data_sha256": train_sha256}
+    if spec.weights_sha256 is not None:  # a local folder: its name alone does not fix its weights
+        identity["weights_sha256"] = spec.weights_sha256
+    return identity
+
+
+# Below this many optimiser steps, or this best dev F1, a fine-tune has not learned the task.
+MIN_USEFUL_STEPS = 100
+MIN_USEFUL_DEV_F1 = 0.10
+
+
+def training_warnings(steps: int, best_dev_f1: float) -> list[str]:
+    """Why a fine-tune cannot have learned anything useful, if it cannot (printed and stored)."""
+    warnings = []
+    if steps < MIN_USEFUL_STEPS:
+        warnings.append(f"only {steps} optimiser steps (fewer than {MIN_USEFUL_STEPS}): too little training "
+                        "for these scores to say anything about the model; use more --train-limit or --epochs")
+    if best_dev_f1 < MIN_USEFUL_DEV_F1:
+        warnings.append(f"best source dev F1 {100 * best_dev_f1:.2f} is near the floor of an untrained "
+                        f"classifier (below {100 * MIN_USEFUL_DEV_F1:.0f}): the model has not learned the task")
+    return warnings
 
 
 def model_window(config, wanted: int) -> int:
@@ -192,7 +215,11 @@ def run(options: RunOptions) -> list[Path]:
     if not options.dry_run:
         check_output_folders(Path(options.results_dir))
     source = resolve_source(options.data_dir)
-    specs = [resolve_model(m) for m in dict.fromkeys(options.models)]
+    if options.model_alias is not None and len(set(options.models)) != 1:
+        raise XbenchError("--name names one local model folder; give exactly one --model with it")
+    specs = [resolve_model(m, options.model_alias) for m in dict.fromkeys(options.models)]
+    if options.save_model_dir is not None:
+        check_writable_folder(Path(options.save_model_dir), "--save-model")
     source_langs = select_languages(task, ",".join(options.sources), source)
     if source_langs.missing:
         raise XbenchError(f"source language: {missing_message(source_langs, source)}")
@@ -204,13 +231,13 @@ def run(options: RunOptions) -> list[Path]:
         raise XbenchError(f"no target language has data in {source.describe()}")
     plan = [PlannedRun(spec, seed, result_path(options.results_dir, task.name, recipe_dir, spec.key, sources, seed))
             for spec in specs for seed in options.seeds]
-    if options.dry_run:
-        click.echo(describe_plan(task, plan, sources, selection, recipe, options))
-        return []
     from benchmark.hardware import resolve_device
     from benchmark.models.loading import model_folder
 
     device = resolve_device(options.device)  # a GPU asked for and not there: say so before any work
+    if options.dry_run:
+        click.echo(describe_plan(task, source, plan, sources, selection, recipe, device, options))
+        return []
     # Models first: a hub model that cannot be had should fail at once, before any data is read.
     folders = {spec.name: model_folder(spec) for spec in specs}
     pending = _pending_targets(plan, selection.present, options.overwrite, source)
@@ -233,6 +260,12 @@ def check_output_folders(results_dir: Path) -> None:
 
     check_writable_folder(cache_root(), "cache folder", f"set ${CACHE_ENV} to a writable folder")
     check_writable_folder(results_dir, "results folder", "pass another --results-dir")
+
+
+def saved_model_path(save_dir: Path, result_file: Path, results_dir: Path) -> Path:
+    """Where ``--save-model`` keeps a unit's classifier: the result's place, mirrored."""
+    relative = Path(result_file).relative_to(results_dir)
+    return Path(save_dir) / relative.parent / relative.stem
 
 
 def _pending_targets(plan: list[PlannedRun], targets, overwrite: str, source) -> list[str]:
@@ -267,44 +300,111 @@ def _done_targets(path: Path, overwrite: str) -> set[str]:
 def preflight_data(task: Task, source: DataSource, sources, targets, show_progress: bool) -> None:
     """Read every split the run will need once, before any training: a bad line in the last
     target's test file should stop the run now, not after an hour of fine-tuning."""
-    from tqdm import tqdm
+    from benchmark.progress import progress
 
     needed = [(lang, split) for lang in sources for split in ("train", "validation")]
     needed += [(lang, "test") for lang in targets]
-    for lang, split in tqdm(needed, desc="checking data", unit="file", leave=False, disable=not show_progress):
+    bar = progress(len(needed), "checking data", "files", leave=False, enabled=show_progress)
+    for lang, split in needed:
         read_sentences(task, source, lang, split)
+        bar.update(1)
+    bar.close()
 
 
-def _check_writable(results_dir: Path) -> None:
+def check_writable_folder(folder: Path, what: str) -> None:
+    """Create ``folder`` if needed and prove a file can be written there, or stop with one line."""
     try:
-        results_dir.mkdir(parents=True, exist_ok=True)
-        probe = results_dir / f".xbench-write-probe-{time.time_ns()}"
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".xbench-write-probe-{time.time_ns()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
-        raise XbenchError(f"results folder {results_dir} is not writable ({err.strerror}); "
-                          "pass another --results-dir") from None
+        raise XbenchError(f"{what} folder {folder} is not writable ({err.strerror or err}); "
+                          f"pass another {what}") from None
 
 
-def describe_plan(task, plan, sources, selection: LanguageSelection, recipe: Recipe, options) -> str:
+def _check_writable(results_dir: Path) -> None:
+    check_writable_folder(results_dir, "--results-dir")
+
+
+def describe_plan(task, source, plan, sources, selection: LanguageSelection, recipe: Recipe, device,
+                  options) -> str:
+    """What ``run`` will do, unit by unit, including a refusal it would meet."""
+    from benchmark.hardware import resolve_bf16
+
     lines = [f"plan: {len({p.spec.name for p in plan})} model(s) x {len(options.seeds)} seed(s) x "
-             f"{len(selection.present)} target(s), trained on {source_key(sources)} with recipe {recipe.name}"]
+             f"{len(selection.present)} target(s), trained on {source_key(sources)} with recipe "
+             f"{recipe_key(recipe.as_dict(), task.recipe(recipe.name).as_dict())}"]
     if selection.missing:
         lines.append(f"missing (skipped): {', '.join(selection.missing)}")
+    train_sha = None
     for p in plan:
-        done = _done_targets(p.path, options.overwrite)
+        line = f"  {p.spec.name} seed {p.seed}: "
+        if p.path.exists() and options.overwrite == "never":
+            lines.append(line + f"kept as it is (--overwrite never) -> {p.path}")
+            continue
+        existing = None
+        if p.path.exists() and options.overwrite != "always":
+            try:
+                existing = read_result(p.path)
+            except XbenchError as err:
+                lines.append(line + f"will stop: {err}")
+                continue
+        if existing is not None:
+            if train_sha is None:
+                train_sha = {lang: content_sha256(_limited(read_sentences(task, source, lang, "train"),
+                                                           recipe.train_limit)) for lang in sources}
+            bf16, _ = resolve_bf16(options.bf16, device)
+            refusal = identity_refusal(existing, run_identity(task, p.spec, sources, p.seed, recipe, bf16, train_sha),
+                                       p.path) or test_limit_refusal(existing, selection.present, options.test_limit,
+                                                                     p.path)
+            if refusal:
+                lines.append(line + f"will stop: {refusal}")
+                continue
+        done = set(existing["targets"]) if existing else set()
         todo = [t for t in selection.present if t not in done]
-        lines.append(f"  {p.spec.name} seed {p.seed}: {len(todo)} target(s) to evaluate, "
-                     f"{len(selection.present) - len(todo)} done -> {p.path}")
+        action = ("train, then evaluate " if todo else "nothing to do: ") + \
+            f"{len(todo)} target(s) to evaluate, {len(selection.present) - len(todo)} done"
+        if options.save_model_dir is not None:
+            keep = saved_model_path(options.save_model_dir, p.path, options.results_dir)
+            if not todo and not keep.exists():
+                action = "train to save the model (every target is done)"
+            action += f"; model kept in {keep}"
+        lines.append(line + f"{action} -> {p.path}")
     lines.append(f"targets: {', '.join(selection.present)}")
     return "\n".join(lines)
 
 
+def identity_refusal(existing: dict, identity: dict, path: Path) -> str | None:
+    """Why a stored result cannot be extended by this training (None when it can)."""
+    if existing["identity"] == identity:
+        return None
+    stored = existing["identity"]
+    changed = sorted(k for k in set(identity) | set(stored) if stored.get(k) != identity.get(k))
+    return (f"{path} was made with a different {', '.join(changed)}; rerun with the same settings, "
+            "--overwrite always to replace it, or another --results-dir")
+
+
+def test_limit_refusal(existing: dict, targets, test_limit, path: Path) -> str | None:
+    for lang in targets:
+        stored = existing["targets"].get(lang)
+        if stored is not None and stored.get("test_limit") != test_limit:
+            return (f"{path}: target {lang} was scored with --test-limit {stored.get('test_limit')}, not "
+                    f"{test_limit}; use the same limit, --overwrite always, or another --results-dir")
+    return None
+
+
 def _run_one(task: Task, source: DataSource, sources: tuple[str, ...], selection: LanguageSelection,
              recipe: Recipe, planned: PlannedRun, folder: Path, device, options: RunOptions) -> None:
+    with result_lock(planned.path):
+        _run_locked(task, source, sources, selection, recipe, planned, folder, device, options)
+
+
+@contextmanager
+def result_lock(path: Path):
+    """Hold the lock of one result file: two processes on one results folder take turns."""
     from filelock import FileLock, Timeout
 
-    path = planned.path
     lock_file = path.with_name(f".{path.name}.lock")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -319,7 +419,7 @@ def _run_one(task: Task, source: DataSource, sources: tuple[str, ...], selection
                           f"({err.strerror or err}): a read-only folder, or a lock file of another user? "
                           "Make it writable, or pass another --results-dir") from None
     try:
-        _run_locked(task, source, sources, selection, recipe, planned, folder, device, options)
+        yield
     finally:
         lock.release()
 
@@ -366,22 +466,26 @@ def _compute(task, source, sources, selection, recipe, planned: PlannedRun, fold
         todo = [t for t in targets if t not in (result or {}).get("targets", {})]
     else:
         stored = read_result(path) if path.exists() else None
-        if stored is not None and stored["identity"] != identity:
-            changed = sorted(k for k in identity if stored["identity"].get(k) != identity[k])
-            raise XbenchError(f"{path} was made with a different {', '.join(changed)}; rerun with the same "
-                              "settings, --overwrite always to replace it, or another --results-dir")
         if stored is not None:
-            _check_test_limits(stored, selection.present, options.test_limit, path)
+            refusal = identity_refusal(stored, identity, path) or \
+                test_limit_refusal(stored, selection.present, options.test_limit, path)
+            if refusal:
+                raise XbenchError(refusal)
         redo = _targets_to_redo(task, source, path, stored, selection.present)
         for lang, why in redo.items():
             _echo(f"{label} {lang}: {why}; recomputing it")
         done = set(stored["targets"]) - set(redo) if stored else set()
         todo = [t for t in selection.present if t not in done]
         result = stored
+    keep = saved_model_path(options.save_model_dir, path, options.results_dir) if options.save_model_dir else None
+    if keep is not None and keep.exists():
+        from benchmark.models.saving import check_saved_identity
+
+        check_saved_identity(keep, identity)
     if not todo and replacing:  # a replacement interrupted just before its swap: finish it
         _finish(path, result, replacing, checkpoint_dir_for(identity, path), label)
         return
-    if not todo:
+    if not todo and (keep is None or keep.exists()):
         _echo(f"{label}: all {len(selection.present)} targets done in {path}")
         # A run stopped after its last write leaves its checkpoint and replaced predictions behind.
         remove_unreferenced_sidecars(path, stored)
@@ -423,10 +527,23 @@ def _compute(task, source, sources, selection, recipe, planned: PlannedRun, fold
     outcome = train_model(model, encoded_train, recipe, seed, pad_id, bf16, dev_f1, checkpoint_dir,
                           checkpoint_every_s=options.checkpoint_every_s, show_progress=options.show_progress)
 
+    warnings = training_warnings(outcome.steps, outcome.best_dev_f1)
+    for warning in warnings:
+        _echo(f"{label}: warning: {warning}")
+    if keep is not None and not keep.exists():
+        from benchmark.models.saving import save_token_classifier
+
+        save_token_classifier(model, tokenizer, keep, {
+            "task": task.name, "recipe": recipe.as_dict(), "sources": list(sources), "seed": seed,
+            "identity": identity, "model": spec.name, "max_length": recipe.max_length,
+            "eval_batch_size": recipe.eval_batch_size, "bf16": bf16})
+        _echo(f"{label}: fine-tuned model kept in {keep}")
     result = result or {
         "task": task.name, "task_version": task.version, "identity": identity,
         "model": {"name": spec.name, "key": spec.key, "hub_id": spec.hub_id, "family": spec.family,
                   "random_init": spec.random_init,
+                  **({"local_path": str(spec.local_path), "weights_sha256": spec.weights_sha256}
+                     if spec.local_path is not None else {}),
                   "pretraining_languages": sorted(spec.languages) if spec.languages is not None else None},
         "sources": list(sources), "seed": seed, "recipe": recipe.as_dict(),
         "seqeval_mode": SEQEVAL_MODE, "targets": {},
@@ -444,10 +561,14 @@ def _compute(task, source, sources, selection, recipe, planned: PlannedRun, fold
         "dev_sentences": len(dev_all), "resumed_from_step": outcome.resumed_from_step,
         "data_sha256": {"train": train_sha, "validation": {k: content_sha256(v) for k, v in dev_parts.items()}},
     }
+    result["warnings"] = warnings
+    write_to = staging_path(path) if replacing else path
+    if keep is not None:
+        result["saved_model"] = {"path": str(keep.resolve()), "sha256": weights_sha256(keep)}
+        write_result(write_to, result)
     # A new score's predictions never overwrite a file the stored result still refers to.
     in_use = referenced_sidecars(path, stored) if stored is not None or not replacing else \
         set(path.with_suffix(".predictions").glob("*.json.gz"))
-    write_to = staging_path(path) if replacing else path
     _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label,
                       write_to=write_to, in_use=in_use)
     _finish(path, result, replacing, checkpoint_dir, label)
@@ -543,6 +664,20 @@ def _replacement_targets(path: Path, stored: dict | None, asked, source, label: 
     return list(asked) + extra
 
 
+def replacement_extra_targets(path: Path, asked, source, label: str) -> list[str]:
+    """The targets a stored result holds beyond ``asked``, which its replacement recomputes too
+    (an unreadable stored result holds none that can be known)."""
+    try:
+        stored = read_result(path)
+    except XbenchError:
+        return []
+    extra = _extra_stored_targets(path, stored, asked, source)
+    if extra:
+        _echo(f"{label}: also recomputing {', '.join(extra)}, which the stored result holds (the replacement "
+              "keeps every target)")
+    return extra
+
+
 def _extra_stored_targets(path: Path, stored: dict | None, asked, source) -> list[str]:
     """Targets a stored result holds beyond those asked for; one without data stops the run."""
     extra = [t for t in (stored or {}).get("targets", {}) if t not in asked]
@@ -554,28 +689,32 @@ def _extra_stored_targets(path: Path, stored: dict | None, asked, source) -> lis
     return extra
 
 
-def _check_test_limits(existing: dict, targets, test_limit, path: Path) -> None:
-    for lang in targets:
-        stored = existing["targets"].get(lang)
-        if stored is not None and stored.get("test_limit") != test_limit:
-            raise XbenchError(f"{path}: target {lang} was scored with --test-limit {stored.get('test_limit')}, "
-                              f"not {test_limit}; use the same limit, --overwrite always, or another --results-dir")
-
-
 def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label,
-                      write_to: Path, in_use: set[Path]):
-    from tqdm import tqdm
+                      label_map=None, write_to: Path | None = None, in_use: set[Path] | None = None):
+    """Evaluate ``todo`` one target at a time, writing the result after each (so nothing done is lost).
 
+    ``label_map`` maps the model's label ids to the task's, for a model with labels of its own
+    (``xbench evaluate``); None when the model was fine-tuned on the task's labels.
+    """
     from benchmark.align import encode_split
     from benchmark.evaluate import ids_to_tags, predict_word_tags, score, sentence_counts
+    from benchmark.progress import progress
 
-    bar = tqdm(todo, desc=f"evaluating {label}", unit="lang", disable=not options.show_progress, dynamic_ncols=True)
-    for lang in bar:
+    write_to = write_to or path
+    # A new score's predictions never overwrite a file the stored result still refers to.
+    in_use = referenced_sidecars(path, result) if in_use is None else in_use
+    sizes = count_test_sentences(task, source, todo, options.test_limit)
+    bar = progress(sum(sizes.values()), f"evaluating {label} on {len(todo)} target(s)", "sentences",
+                   enabled=options.show_progress)
+    for lang in todo:
         bar.set_postfix(target=lang)
         started = time.perf_counter()
         test = _limited(read_sentences(task, source, lang, "test"), options.test_limit)
         encoded = encode_split(tokenizer, test.tokens, None, recipe.max_length)
-        predicted = predict_word_tags(model, encoded, pad_id, recipe.eval_batch_size, bf16)
+        # The bar counts sentences; the model sees windows (a long sentence is several).
+        per_window = len(test) / max(1, len(encoded.windows))
+        predicted = predict_word_tags(model, encoded, pad_id, recipe.eval_batch_size, bf16, label_map=label_map,
+                                      progress=_Scaled(bar, per_window))
         tags = ids_to_tags(predicted, task.labels)
         fault_point("evaluate")
         counts = sentence_counts(test.tags, tags)
@@ -594,8 +733,33 @@ def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16
             "predictions": {"file": str(sidecar.relative_to(path.parent)), "sha256": sha},
         }
         write_result(write_to, result)
-        bar.write(f"{label} {lang}: F1 {100 * scores['f1']:.2f}")
+        bar.write(f"{label} {lang}: F1 {100 * scores['f1']:.2f} ({len(test):,} sentences, "
+                  f"{time.perf_counter() - started:.0f} s)")
     bar.close()
+
+
+class _Scaled:
+    """Counts ``k`` windows as ``k * factor`` sentences on a progress bar."""
+
+    def __init__(self, bar, factor: float):
+        self.bar, self.factor = bar, factor
+
+    def update(self, n: int) -> None:
+        self.bar.update(n * self.factor)
+
+
+def count_test_sentences(task: Task, source: DataSource, langs, test_limit: int | None) -> dict[str, int]:
+    """Test sentences per target (counted without parsing where the layout allows), for progress."""
+    from benchmark.data.conll import count_sentences
+
+    sizes = {}
+    for lang in langs:
+        if source.kind in ("panx", "rahimi"):
+            n = count_sentences(source.split_path(lang, "test"))
+        else:
+            n = len(read_sentences(task, source, lang, "test"))
+        sizes[lang] = n if test_limit is None else min(n, test_limit)
+    return sizes
 
 
 def final_table(task: Task, paths: list[Path], targets) -> str:

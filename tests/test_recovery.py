@@ -159,7 +159,8 @@ def test_changed_test_data_is_kept_and_called_stale_under_never(copy, tmp_path):
                     "--data-dir", data)
     assert report.exit_code == 0, report.output
     md = next((tmp_path / "reports").glob("*.md")).read_text()
-    assert "**Stale scores** (‡)" in md and f"- {model} seed 1: de" in md and "| de ‡ |" in md
+    name = read_result(the_result(results))["model"]["name"]
+    assert "**Stale scores** (‡)" in md and f"- {name} seed 1: de" in md and "| de ‡ |" in md
     assert files_of(results) == before
 
 
