@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from benchmark import results as store
 from benchmark.cli import cli
-from benchmark.results import iter_result_files, read_result, staging_path
+from benchmark.results import iter_result_files, read_result
 from tests.conftest import write_panx
 
 TINY = ["--recipe", "quick", "--epochs", "1", "--lr", "5e-4", "--batch-size", "16", "--max-length", "24",
@@ -74,7 +75,7 @@ def test_overwrite_always_with_fewer_targets_recomputes_and_keeps_the_others(cop
     assert "also recomputing ja, which the stored result holds" in outcome.output
     assert f"replaced {path} with the new result" in outcome.output
     assert scores(path) == before  # same seed, same device: the same model and scores
-    assert not staging_path(path).exists()
+    assert not store.staging_path(path).exists()
     # Only the files the new result refers to remain beside it.
     sidecars = {p.name for p in path.with_suffix(".predictions").iterdir()}
     assert sidecars == {Path(t["predictions"]["file"]).name for t in read_result(path)["targets"].values()}

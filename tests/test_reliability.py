@@ -32,8 +32,13 @@ def run_args(panx_dir, model, results, targets="en,de,ja", *extra):
             *RECIPE, *extra]
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
 def environment(cache: Path, **extra) -> dict:
-    env = {**os.environ, "XBENCH_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    """The subprocess runs this checkout's xbench (tests run in their own working folder)."""
+    env = {**os.environ, "XBENCH_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     env.pop("XBENCH_FAULT", None)
     return {**env, **extra}
 
@@ -232,7 +237,7 @@ def test_hostile_model_folder_names_stay_inside_results(tmp_path, panx_dir, tiny
     assert path.resolve().is_relative_to(results.resolve())
     relative = path.relative_to(results).parts
     assert ".." not in relative and all(part.isascii() and " " not in part for part in relative)
-    assert read_result(path)["model"]["name"] == str(hostile)
+    assert read_result(path)["model"]["local_path"] == str(hostile.resolve())
 
 
 def test_remote_code_in_a_model_folder_is_never_executed(tmp_path, tiny_model):
@@ -256,6 +261,8 @@ def test_remote_code_in_a_model_folder_is_never_executed(tmp_path, tiny_model):
 
 
 def test_full_disk_while_writing_leaves_the_previous_result_intact(tmp_path, monkeypatch):
+    tmp_path = tmp_path / "store"
+    tmp_path.mkdir()
     path = tmp_path / "seed-1.json"
     write_result(path, {"targets": {"de": {"f1": 0.5}}})
     before = path.read_bytes()
