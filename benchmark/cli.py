@@ -235,7 +235,8 @@ def _comma_list(_ctx, _param, value):
               help="Model(s), comma-separated: registered names (xbench models), <name>-random, "
                    "hub ids or local folders.")
 @click.option("--recipe", default=None, help="Training recipe from the task file (xtreme, the default, or quick).")
-@click.option("--seeds", default="1", show_default=True, help="Seeds, e.g. 1,2,3 or 1-3: one fine-tune each.")
+@click.option("--seeds", default="1", show_default=True,
+              help="Seeds, e.g. 1,2,3 or 1-3: one fine-tune each (seeds 0 to 4294967295, at most 1000 per command).")
 @click.option("--epochs", type=int, default=None, help="Override the recipe's epochs.")
 @click.option("--lr", type=FiniteFloat(), default=None, help="Override the recipe's learning rate.")
 @click.option("--batch-size", type=int, default=None, help="Override the recipe's batch size (sentence windows).")

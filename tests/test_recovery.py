@@ -288,3 +288,29 @@ def test_stop_signals_are_held_inside_a_deferred_block_and_nested_blocks_defer_t
 def test_result_json_records_the_data_folder_for_the_advice(finished):
     data, results, _ = finished
     assert json.loads(the_result(results).read_text())["config"]["data_dir"] == str(data.resolve())
+
+
+def test_a_launcher_adds_its_own_stop_signal():
+    """What the cluster launcher does with submitit's checkpoint signal: SIGUSR2 then stops as
+    SIGTERM does, and deferred blocks hold it too."""
+    import os
+    import signal
+
+    from benchmark.signals import STOP_SIGNALS, Stopped, deferred_stop_signals, stop_on_signals
+
+    signals = (*STOP_SIGNALS, signal.SIGUSR2)
+    previous = {s: signal.getsignal(s) for s in signals}
+    try:
+        stop_on_signals(signals)
+        with pytest.raises(Stopped) as caught:
+            with deferred_stop_signals() as stop:
+                os.kill(os.getpid(), signal.SIGUSR2)
+                assert stop.requested  # held: the block runs to its end
+        assert caught.value.signal_name == "SIGUSR2"
+        with pytest.raises(Stopped):
+            os.kill(os.getpid(), signal.SIGUSR2)
+            signal.pthread_sigmask(signal.SIG_BLOCK, [])  # a bytecode boundary for the handler to run
+    finally:
+        stop_on_signals(STOP_SIGNALS)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
