@@ -142,7 +142,7 @@ def test_damaged_result_file_is_skipped_with_one_line(golden, tmp_path):
     assert outcome.exit_code == 0, outcome.output
     skipped = [line for line in outcome.output.splitlines() if line.startswith("xbench: skipped")]
     assert len(skipped) == 1 and f"{path}: result file is truncated" in skipped[0]
-    assert "from 5 result files" in (tmp_path / "r" / "wikiann-en.md").read_text()
+    assert "from 5 result files" in next((tmp_path / "r").glob("*.md")).read_text()
 
 
 def test_edited_result_fails_its_checksum_and_is_skipped(golden, tmp_path):

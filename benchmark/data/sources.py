@@ -69,7 +69,8 @@ class DataSource:
             if code in task.languages:
                 found.add(code)
             else:
-                ignored.append(f"{entry} (language {code!r} is not in task {task.name})")
+                ignored.append(f"{entry} (language {code!r} is not declared by task {task.name}; "
+                               "a target only by name)")
 
         entries = sorted(p for p in self.root.iterdir() if not p.name.startswith("."))
         if self.kind == "panx":
