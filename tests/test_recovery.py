@@ -176,7 +176,7 @@ def test_stray_files_are_ignored_and_never_targets(copy, tmp_path):
     assert ("note: ignored in " f"{data}: test-de.tsv~ (not {{train,dev,test}}-<lang>.tsv), test-fo.orig.tsv (not "
             "{train,dev,test}-<lang>.tsv), test-zz.tsv (language 'zz' is not declared by task wikiann; a target only "
             "by name)") in listing.output
-    assert "3 of 3 languages have data" in listing.output
+    assert "4 of 4 languages have data" in listing.output
     plan = xbench(*run_args(data, model, tmp_path / "r", "all", "--dry-run"))
     assert plan.exit_code == 0, plan.output
     assert "targets: de, en, ja" in plan.output and "zz" not in plan.output.split("note:")[0]
