@@ -1,8 +1,12 @@
-"""``xbench run``: fine-tune each model on the source, evaluate zero-shot on every target.
+"""The unit of work of ``xbench run``: one (model, seed, source set), fine-tuned once and
+evaluated on every pending target, its result file written target by target.
 
-One result per (task, model, source, seed). A finished (run, target) is never recomputed
-under ``--overwrite only-missing``; an interrupted training resumes from its last checkpoint,
-which lives in xbench's cache (outside the results folder) and is removed once the run is done.
+A ``Unit`` is a plain picklable callable, so the same object runs in this process, in a local
+worker or as one element of a Slurm job array (submitit). A finished (unit, target) is never
+recomputed under ``--overwrite only-missing``; an interrupted training resumes from its last
+checkpoint, which lives in xbench's cache (outside the results folder) and is removed once the
+unit is done. ``checkpoint()`` is submitit's hook for preemption: the unit resubmits itself
+unchanged, because everything a resumed unit needs is already on disk.
 """
 
 from __future__ import annotations
@@ -13,78 +17,73 @@ import platform
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from benchmark import __version__
 from benchmark.data.conll import TaggedSentences, count_scheme_breaks
-from benchmark.data.sources import DataSource, content_sha256, read_sentences, resolve_source
+from benchmark.data.sources import DataSource, content_sha256, read_sentences
 from benchmark.errors import XbenchError
 from benchmark.faults import fault_point
-from benchmark.languages import LanguageSelection, missing_message, select_languages
-from benchmark.models.registry import ModelSpec, resolve_model
+from benchmark.jobs import current_job
+from benchmark.languages import LanguageSelection
+from benchmark.models.registry import ModelSpec
 from benchmark.results import (
     predictions_path,
     read_result,
-    recipe_key,
-    result_path,
-    source_key,
     write_predictions,
     write_result,
 )
-from benchmark.tasks import Recipe, Task, get_task
+from benchmark.tasks import Recipe, Task
 
-OVERWRITE_MODES = ("never", "only-missing", "always")
-
-
-@dataclass
-class RunOptions:
-    task: str = "wikiann"
-    models: tuple[str, ...] = ("me5-small",)
-    sources: tuple[str, ...] = ("en",)
-    targets: str = "all"
-    recipe: str | None = None
-    recipe_overrides: dict = field(default_factory=dict)
-    seeds: tuple[int, ...] = (1,)
-    data_dir: str | None = None
-    results_dir: Path = Path("results")
-    overwrite: str = "only-missing"
-    bf16: str = "auto"
-    device: str = "auto"
-    test_limit: int | None = None
-    checkpoint_every_s: float = 300.0
-    dry_run: bool = False
-    show_progress: bool = True
+if TYPE_CHECKING:
+    from benchmark.plan import RunOptions
 
 
 @dataclass
-class PlannedRun:
+class Unit:
+    """One (model, seed, source set), with everything it needs as plain data that pickles."""
+
+    task: Task
+    source: DataSource
+    sources: tuple[str, ...]
+    selection: LanguageSelection  # its present languages are the unit's targets
+    recipe: Recipe
     spec: ModelSpec
     seed: int
-    path: Path
+    path: Path  # the result file
+    options: RunOptions
 
+    @property
+    def label(self) -> str:
+        return f"{self.spec.name} seed {self.seed}"
 
-def parse_seeds(text: str) -> tuple[int, ...]:
-    """``"1,2,3"`` or ``"1-3"`` into seeds; one clear line for anything else."""
-    seeds: list[int] = []
-    for part in (p.strip() for p in text.split(",")):
-        try:
-            if "-" in part[1:]:
-                low, high = (int(x) for x in part.split("-", 1))
-                if high < low:
-                    raise ValueError
-                seeds.extend(range(low, high + 1))
-            else:
-                seeds.append(int(part))
-        except ValueError:
-            raise XbenchError(f"--seeds: {part!r} is not a seed; give integers like 1,2,3 or 1-3") from None
-    if any(s < 0 for s in seeds):
-        raise XbenchError("--seeds: seeds must be >= 0")
-    if len(set(seeds)) != len(seeds):
-        raise XbenchError(f"--seeds: a seed is repeated in {text!r}")
-    return tuple(seeds)
+    def __call__(self) -> str:
+        """Run where it lands (a local worker, a Slurm node): find the device and the model
+        there, then train or resume, and evaluate. Returns the result file's path."""
+        from benchmark.hardware import resolve_device
+        from benchmark.jobs import failure_recorded, preemption_requeues
+        from benchmark.models.loading import model_folder
+
+        with failure_recorded(self.path), preemption_requeues():
+            self.run(model_folder(self.spec), resolve_device(self.options.device))
+        return str(self.path)
+
+    def run(self, folder: Path, device) -> None:
+        """Train (or resume) with the model in ``folder`` on ``device``; evaluate every pending target."""
+        _run_one(self.task, self.source, self.sources, self.selection, self.recipe, self, folder, device,
+                 self.options)
+
+    def checkpoint(self):
+        """submitit's preemption hook: resubmit the unit as it is. The training checkpoint
+        (saved at the end of the step the signal interrupted) and the finished targets are on
+        disk, so the requeued unit resumes from them."""
+        from submitit.helpers import DelayedSubmission
+
+        return DelayedSubmission(self)
 
 
 def _echo(message: str = "") -> None:
@@ -163,110 +162,8 @@ def _concat(parts: list[TaggedSentences]) -> TaggedSentences:
     return TaggedSentences([s for p in parts for s in p.tokens], [t for p in parts for t in p.tags])
 
 
-def run(options: RunOptions) -> list[Path]:
-    """Do every planned (model, seed) run; returns the result files touched."""
-    task = get_task(options.task)
-    if options.overwrite not in OVERWRITE_MODES:
-        raise XbenchError(f"--overwrite must be one of {', '.join(OVERWRITE_MODES)}")
-    declared = task.recipe(options.recipe)
-    recipe = declared.with_overrides(**options.recipe_overrides)
-    recipe_dir = recipe_key(recipe.as_dict(), declared.as_dict())
-    if options.test_limit is not None and options.test_limit < 1:
-        raise XbenchError(f"--test-limit must be >= 1, got {options.test_limit}")
-    source = resolve_source(options.data_dir)
-    specs = [resolve_model(m) for m in dict.fromkeys(options.models)]
-    source_langs = select_languages(task, ",".join(options.sources), source)
-    if source_langs.missing:
-        raise XbenchError(f"source language: {missing_message(source_langs, source)}")
-    sources = tuple(dict.fromkeys(source_langs.requested))
-    selection = select_languages(task, options.targets, source)
-    if selection.missing:
-        _echo(f"note: {missing_message(selection, source)}; evaluating the {len(selection.present)} others.")
-    if not selection.present:
-        raise XbenchError(f"no target language has data in {source.describe()}")
-    plan = [PlannedRun(spec, seed, result_path(options.results_dir, task.name, recipe_dir, spec.key, sources, seed))
-            for spec in specs for seed in options.seeds]
-    if options.dry_run:
-        click.echo(describe_plan(task, plan, sources, selection, recipe, options))
-        return []
-    from benchmark.hardware import resolve_device
-    from benchmark.models.loading import model_folder
-
-    device = resolve_device(options.device)  # a GPU asked for and not there: say so before any work
-    # Models first: a hub model that cannot be had should fail at once, before any data is read.
-    folders = {spec.name: model_folder(spec) for spec in specs}
-    pending = _pending_targets(plan, selection.present, options.overwrite)
-    if pending:
-        preflight_data(task, source, sources, pending, options.show_progress)
-    _check_writable(Path(options.results_dir))
-    touched = []
-    for planned in plan:
-        _run_one(task, source, sources, selection, recipe, planned, folders[planned.spec.name], device, options)
-        touched.append(planned.path)
-    click.echo(final_table(task, [p.path for p in plan], selection.present))
-    return touched
-
-
-def _pending_targets(plan: list[PlannedRun], targets, overwrite: str) -> list[str]:
-    """Targets some planned run still has to evaluate (damaged result files count as pending:
-    the run itself will then say what is wrong with them)."""
-    pending: set[str] = set()
-    for planned in plan:
-        if overwrite == "never" and planned.path.exists():
-            continue
-        done = _done_targets(planned.path, overwrite)
-        pending |= {t for t in targets if t not in done}
-    return [t for t in targets if t in pending]
-
-
-def _done_targets(path: Path, overwrite: str) -> set[str]:
-    """Targets a result file already holds (none when it will be recomputed or cannot be read)."""
-    if overwrite == "always" or not path.exists():
-        return set()
-    try:
-        return set(read_result(path).get("targets", {}))
-    except XbenchError:
-        return set()
-
-
-def preflight_data(task: Task, source: DataSource, sources, targets, show_progress: bool) -> None:
-    """Read every split the run will need once, before any training: a bad line in the last
-    target's test file should stop the run now, not after an hour of fine-tuning."""
-    from tqdm import tqdm
-
-    needed = [(lang, split) for lang in sources for split in ("train", "validation")]
-    needed += [(lang, "test") for lang in targets]
-    for lang, split in tqdm(needed, desc="checking data", unit="file", leave=False, disable=not show_progress):
-        read_sentences(task, source, lang, split)
-
-
-def _check_writable(results_dir: Path) -> None:
-    try:
-        results_dir.mkdir(parents=True, exist_ok=True)
-        probe = results_dir / f".xbench-write-probe-{time.time_ns()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        raise XbenchError(f"results folder {results_dir} is not writable ({err.strerror}); "
-                          "pass another --results-dir") from None
-
-
-def describe_plan(task, plan, sources, selection: LanguageSelection, recipe: Recipe, options) -> str:
-    lines = [f"plan: {len({p.spec.name for p in plan})} model(s) x {len(options.seeds)} seed(s) x "
-             f"{len(selection.present)} target(s), trained on {source_key(sources)} with recipe {recipe.name}"]
-    if selection.missing:
-        lines.append(f"missing (skipped): {', '.join(selection.missing)}")
-    for p in plan:
-        done = _done_targets(p.path, options.overwrite)
-        todo = [t for t in selection.present if t not in done]
-        lines.append(f"  {p.spec.name} seed {p.seed}: {len(todo)} target(s) to evaluate, "
-                     f"{len(selection.present) - len(todo)} done -> {p.path}")
-    lines.append(f"targets: {', '.join(selection.present)}")
-    return "\n".join(lines)
-
-
 def _run_one(task: Task, source: DataSource, sources: tuple[str, ...], selection: LanguageSelection,
-             recipe: Recipe, planned: PlannedRun, folder: Path, device, options: RunOptions) -> None:
+             recipe: Recipe, planned: Unit, folder: Path, device, options: RunOptions) -> None:
     from filelock import FileLock, Timeout
 
     path = planned.path
@@ -283,7 +180,7 @@ def _run_one(task: Task, source: DataSource, sources: tuple[str, ...], selection
         lock.release()
 
 
-def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, folder: Path, device,
+def _run_locked(task, source, sources, selection, recipe, planned: Unit, folder: Path, device,
                 options: RunOptions) -> None:
     from benchmark.hardware import describe_device, resolve_bf16
 
@@ -360,6 +257,9 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
     result["config"] = {"bf16": bf16, "bf16_note": bf16_note, "device": describe_device(device),
                         "data_source": source.describe(),
                         "checkpoint_every_s": options.checkpoint_every_s}
+    job = current_job()
+    if job is not None:  # where its log is, for whoever reads the result later
+        result["config"]["job"] = job
     result["versions"] = library_versions()
     result["git_commit"] = git_commit()
     result["training"] = {

@@ -1,0 +1,175 @@
+"""Planning a run grid: the (model, seed, source set) units asked for and which have work left.
+
+Planning reads the task, the data folder's layout and the results folder; it loads no model and
+writes nothing, so ``--dry-run``, ``xbench status`` and every launcher share it. A unit has work
+left when some target is missing from its result file (``--overwrite only-missing``), when it
+has no result file (``never``), or always (``always``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmark.data.sources import DataSource, read_sentences, resolve_source
+from benchmark.errors import XbenchError
+from benchmark.languages import LanguageSelection, missing_message, select_languages
+from benchmark.models.registry import ModelSpec, resolve_model
+from benchmark.results import read_result, recipe_key, result_path, source_key
+from benchmark.tasks import Recipe, Task, get_task
+from benchmark.unit import Unit
+
+OVERWRITE_MODES = ("never", "only-missing", "always")
+
+
+@dataclass
+class RunOptions:
+    task: str = "wikiann"
+    models: tuple[str, ...] = ("me5-small",)
+    sources: tuple[str, ...] = ("en",)
+    targets: str = "all"
+    recipe: str | None = None
+    recipe_overrides: dict = field(default_factory=dict)
+    seeds: tuple[int, ...] = (1,)
+    data_dir: str | None = None
+    results_dir: Path = Path("results")
+    overwrite: str = "only-missing"
+    bf16: str = "auto"
+    device: str = "auto"
+    test_limit: int | None = None
+    checkpoint_every_s: float = 300.0
+    dry_run: bool = False
+    show_progress: bool = True
+
+
+@dataclass
+class Grid:
+    """Everything planning found: the resolved task, recipe, data and the units, in order."""
+
+    task: Task
+    recipe: Recipe
+    source: DataSource
+    sources: tuple[str, ...]
+    selection: LanguageSelection
+    specs: list[ModelSpec]
+    units: list[Unit]
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``"1,2,3"`` or ``"1-3"`` into seeds; one clear line for anything else."""
+    seeds: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        try:
+            if "-" in part[1:]:
+                low, high = (int(x) for x in part.split("-", 1))
+                if high < low:
+                    raise ValueError
+                seeds.extend(range(low, high + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            raise XbenchError(f"--seeds: {part!r} is not a seed; give integers like 1,2,3 or 1-3") from None
+    if any(s < 0 for s in seeds):
+        raise XbenchError("--seeds: seeds must be >= 0")
+    if len(set(seeds)) != len(seeds):
+        raise XbenchError(f"--seeds: a seed is repeated in {text!r}")
+    return tuple(seeds)
+
+
+def _echo(message: str = "") -> None:
+    import click
+
+    click.echo(message, err=True)
+
+
+def plan_grid(options: RunOptions, quiet: bool = False) -> Grid:
+    """Check the options and list the units, one per (model, seed), in the order given."""
+    task = get_task(options.task)
+    if options.overwrite not in OVERWRITE_MODES:
+        raise XbenchError(f"--overwrite must be one of {', '.join(OVERWRITE_MODES)}")
+    declared = task.recipe(options.recipe)
+    recipe = declared.with_overrides(**options.recipe_overrides)
+    recipe_dir = recipe_key(recipe.as_dict(), declared.as_dict())
+    if options.test_limit is not None and options.test_limit < 1:
+        raise XbenchError(f"--test-limit must be >= 1, got {options.test_limit}")
+    source = resolve_source(options.data_dir)
+    specs = [resolve_model(m) for m in dict.fromkeys(options.models)]
+    source_langs = select_languages(task, ",".join(options.sources), source)
+    if source_langs.missing:
+        raise XbenchError(f"source language: {missing_message(source_langs, source)}")
+    sources = tuple(dict.fromkeys(source_langs.requested))
+    selection = select_languages(task, options.targets, source)
+    if selection.missing and not quiet:
+        _echo(f"note: {missing_message(selection, source)}; evaluating the {len(selection.present)} others.")
+    if not selection.present:
+        raise XbenchError(f"no target language has data in {source.describe()}")
+    units = [Unit(task, source, sources, selection, recipe, spec, seed,
+                  result_path(options.results_dir, task.name, recipe_dir, spec.key, sources, seed), options)
+             for spec in specs for seed in options.seeds]
+    return Grid(task, recipe, source, sources, selection, specs, units)
+
+
+def done_targets(path: Path, overwrite: str) -> set[str]:
+    """Targets a result file already holds (none when it will be recomputed or cannot be read)."""
+    if overwrite == "always" or not path.exists():
+        return set()
+    try:
+        return set(read_result(path).get("targets", {}))
+    except XbenchError:
+        return set()
+
+
+def has_work(unit: Unit, overwrite: str) -> bool:
+    """Whether running the unit would compute anything (a damaged result file counts: the unit
+    itself then says what is wrong with it)."""
+    if overwrite == "never" and unit.path.exists():
+        return False
+    return bool(set(unit.selection.present) - done_targets(unit.path, overwrite))
+
+
+def pending_targets(units: list[Unit], overwrite: str) -> list[str]:
+    """Targets some unit still has to evaluate."""
+    pending: set[str] = set()
+    for unit in units:
+        if overwrite == "never" and unit.path.exists():
+            continue
+        pending |= set(unit.selection.present) - done_targets(unit.path, overwrite)
+    return [t for t in units[0].selection.present if t in pending] if units else []
+
+
+def preflight_data(task: Task, source: DataSource, sources, targets, show_progress: bool) -> None:
+    """Read every split the run will need once, before any training: a bad line in the last
+    target's test file should stop the run now, not after an hour of fine-tuning."""
+    from tqdm import tqdm
+
+    needed = [(lang, split) for lang in sources for split in ("train", "validation")]
+    needed += [(lang, "test") for lang in targets]
+    for lang, split in tqdm(needed, desc="checking data", unit="file", leave=False, disable=not show_progress):
+        read_sentences(task, source, lang, split)
+
+
+def check_writable(folder: Path, what: str = "results folder", option: str = "--results-dir") -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".xbench-write-probe-{time.time_ns()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise XbenchError(f"{what} {folder} is not writable ({err.strerror}); pass another {option}") from None
+
+
+def describe_plan(grid: Grid, options: RunOptions) -> str:
+    selection = grid.selection
+    lines = [f"plan: {len(grid.specs)} model(s) x {len(options.seeds)} seed(s) x "
+             f"{len(selection.present)} target(s), trained on {source_key(grid.sources)} "
+             f"with recipe {grid.recipe.name}"]
+    if selection.missing:
+        lines.append(f"missing (skipped): {', '.join(selection.missing)}")
+    for unit in grid.units:
+        done = done_targets(unit.path, options.overwrite)
+        todo = [t for t in selection.present if t not in done]
+        lines.append(f"  {unit.spec.name} seed {unit.seed}: {len(todo)} target(s) to evaluate, "
+                     f"{len(selection.present) - len(todo)} done -> {unit.path}")
+    lines.append(f"targets: {', '.join(selection.present)}")
+    return "\n".join(lines)
