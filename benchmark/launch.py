@@ -237,9 +237,9 @@ def submit_slurm(units: list[Unit], launch: LaunchOptions, partition: Partition,
         for unit, job in zip(fresh, jobs):
             _note_submitted(unit, "slurm", job)
         array_id = jobs[0].job_id.split("_")[0]
-        hours = partition.time_min / 60
-        click.echo(f"submitted Slurm job array {array_id}: {len(fresh)} unit(s) on partition {partition.name}, "
-                   f"time limit {hours:g} h per unit")
+        what = f"job array {array_id} ({len(fresh)} units)" if len(fresh) > 1 else f"job {array_id} (1 unit)"
+        click.echo(f"submitted to Slurm: {what} on partition {partition.name}, time limit "
+                   f"{partition.time_min / 60:g} h per unit")
     if not launch.wait:
         click.echo("not waiting (--no-wait): `xbench status` with the same options shows the grid; the same "
                    "`xbench run` command again waits for these jobs and reruns only what failed")

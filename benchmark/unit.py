@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from benchmark.plan import RunOptions
 
 
-@dataclass
+@dataclass(eq=False)  # a unit is itself: launchers key their bookkeeping on it
 class Unit:
     """One (model, seed, source set), with everything it needs as plain data that pickles."""
 
