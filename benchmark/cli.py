@@ -11,10 +11,16 @@ import sys
 import click
 
 from benchmark import __version__
+from benchmark.config import setting
 from benchmark.errors import XbenchError
 
-DATA_DIR_HELP = ("Folder of WikiANN files (panx, Rahimi or hub-parquet layout, detected). "
-                 "Default: $XBENCH_DATA_DIR, else the Hugging Face Hub.")
+DATA_DIR_HELP = ("Folder of task data in a known layout (detected). Default: $XBENCH_DATA_DIR, else data_dir in "
+                 "xbench.toml / [tool.xbench], else the Hugging Face Hub (see xbench config).")
+# Help text opening for the folder options that xbench config also resolves.
+SETTING_DEFAULTS = {
+    "results_dir": "[default: results, or $XBENCH_RESULTS_DIR, or results_dir in xbench.toml]",
+    "reports_dir": "[default: reports, or $XBENCH_REPORTS_DIR, or reports_dir in xbench.toml]",
+}
 
 
 class XbenchGroup(click.Group):
@@ -96,6 +102,19 @@ def data_check(task_name, language_spec, data_dir):
     click.echo(data_check_table(task_name, language_spec, data_dir))
 
 
+@cli.command("config")
+def config_command():
+    """Show the settings in force (data, results, reports and cache folders) and where each comes from.
+
+    Precedence: command-line flag > environment variable > project file (xbench.toml, or
+    [tool.xbench] in pyproject.toml, the nearest from the working folder upward) > default.
+    Relative paths in a project file are relative to its folder.
+    """
+    from benchmark.config import config_table
+
+    click.echo(config_table())
+
+
 @cli.command()
 def models():
     """List the model registry: family, parameters, pretraining languages, availability here.
@@ -145,8 +164,8 @@ def grid_options(command):
         click.option("--test-limit", type=int, default=None,
                      help="Evaluate on the first N test sentences of each target (a quick look; recorded)."),
         data_dir_option,
-        click.option("--results-dir", type=click.Path(file_okay=False), default="results", show_default=True,
-                     help="Where result files go."),
+        click.option("--results-dir", type=click.Path(file_okay=False), default=None,
+                     help=f"{SETTING_DEFAULTS['results_dir']} Where result files go."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -168,7 +187,8 @@ def _run_options(opts: dict, **more):
     return RunOptions(task=opts["task_name"], models=opts["models"], sources=opts["source"],
                       targets=opts["targets"], recipe=opts["recipe"], recipe_overrides=overrides,
                       seeds=parse_seeds(opts["seeds"]), data_dir=opts["data_dir"],
-                      results_dir=Path(opts["results_dir"]), test_limit=opts["test_limit"], **more)
+                      results_dir=Path(setting("results_dir", opts["results_dir"])), test_limit=opts["test_limit"],
+                      **more)
 
 
 def launch_options(command):
@@ -225,12 +245,21 @@ def launch_options(command):
               "missing and resume interrupted training; always: recompute everything.")
 @click.option("--checkpoint-every", type=float, default=300.0, show_default=True,
               help="Seconds between training checkpoints (also saved at every epoch end).")
-@click.option("--dry-run", is_flag=True, help="Print the plan (models x seeds x targets) and stop.")
+@click.option("--name", "model_alias", default=None,
+              help="Name of a local model folder on leaderboards and in result paths (default: the folder's "
+                   "name plus the first 8 hex digits of its weights' sha256). Only with one --model.")
+@click.option("--save-model", type=click.Path(file_okay=False), default=None,
+              help="Keep each fine-tuned token classifier in this folder (Hugging Face format, loadable with "
+                   "AutoModelForTokenClassification and pipeline), at <task>/<recipe>/<model>/<source>/seed-<n>; "
+                   "its path and checksum go into the result. A finished run without a kept model is retrained "
+                   "to keep it.")
+@click.option("--dry-run", is_flag=True,
+              help="Print what each (model, seed) will do, including a refusal it would meet, and stop.")
 @click.option("--no-progress", is_flag=True, help="No progress bars (for logs).")
 @launch_options
-def run_command(bf16, device, overwrite, checkpoint_every, dry_run, no_progress, launcher, max_parallel, job_dir,
-                no_wait, partition, gpus_per_job, cpus_per_job, mem_gb, time_limit, array_parallelism, account,
-                qos, sbatch, **grid):
+def run_command(bf16, device, overwrite, checkpoint_every, model_alias, save_model, dry_run, no_progress, launcher,
+                max_parallel, job_dir, no_wait, partition, gpus_per_job, cpus_per_job, mem_gb, time_limit,
+                array_parallelism, account, qos, sbatch, **grid):
     """Fine-tune on the source language and evaluate zero-shot on every target language.
 
     Stores one result per (model, source, seed) with per-sentence predictions; rerunning the
@@ -246,12 +275,64 @@ def run_command(bf16, device, overwrite, checkpoint_every, dry_run, no_progress,
     if checkpoint_every < 0:
         raise XbenchError(f"--checkpoint-every must be >= 0, got {checkpoint_every}")
     options = _run_options(grid, overwrite=overwrite, bf16=bf16, device=device, checkpoint_every_s=checkpoint_every,
-                           dry_run=dry_run, show_progress=not no_progress)
+                           dry_run=dry_run, show_progress=not no_progress, model_alias=model_alias,
+                           save_model_dir=Path(save_model) if save_model else None)
     slurm = SlurmOptions(partition=partition, gpus_per_job=gpus_per_job, cpus_per_job=cpus_per_job, mem_gb=mem_gb,
                          time=time_limit, array_parallelism=array_parallelism, account=account, qos=qos,
                          sbatch=tuple(sbatch))
     run(options, LaunchOptions(launcher=launcher, max_parallel=max_parallel,
                                job_dir=Path(job_dir) if job_dir else None, wait=not no_wait, slurm=slurm))
+
+
+@cli.command("evaluate")
+@task_option
+@click.option("--model", "model", required=True,
+              help="A model that is already a token classifier: a local folder (e.g. one kept with "
+                   "`xbench run --save-model`) or a Hugging Face Hub id.")
+@click.option("--name", "model_alias", default=None,
+              help="Name of a local model folder on leaderboards (default: the folder's name plus the first 8 hex "
+                   "digits of its weights' sha256).")
+@click.option("--source", default=None, callback=_comma_list,
+              help="Language(s) the model was fine-tuned on (default: what a model kept by xbench records; "
+                   "required otherwise). Only labels the result: nothing is trained.")
+@click.option("--targets", default="all", show_default=True,
+              help="Target languages: codes (de,fr), a set (xbench languages) or all.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Which fine-tune of the model this is, when you evaluate several (seed-N in the result path).")
+@click.option("--max-length", type=int, default=None,
+              help="Window in subwords (default: the kept model's recipe, else 128); longer sentences are split "
+                   "into several windows, never truncated.")
+@click.option("--eval-batch-size", type=int, default=None,
+              help="Windows per batch (default: the kept model's recipe, else 128).")
+@click.option("--test-limit", type=int, default=None,
+              help="Evaluate on the first N test sentences of each target (a quick look; recorded).")
+@click.option("--bf16", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
+              help="bf16 autocast, as for xbench run.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@data_dir_option
+@click.option("--results-dir", type=click.Path(file_okay=False), default=None,
+              help=f"{SETTING_DEFAULTS['results_dir']} Where result files go (under <task>/as-given/).")
+@click.option("--overwrite", type=click.Choice(["never", "only-missing", "always"]), default="only-missing",
+              show_default=True, help="As for xbench run.")
+@click.option("--no-progress", is_flag=True, help="No progress bars (for logs).")
+def evaluate_command(task_name, model, model_alias, source, targets, seed, max_length, eval_batch_size, test_limit,
+                     bf16, device, data_dir, results_dir, overwrite, no_progress):
+    """Evaluate a fine-tuned token classifier as given, zero-shot on every target; no training.
+
+    Its labels are mapped onto the task's (B-PER, PER, S-LOC, B-PERSON, ... ; types the task lacks
+    are predicted as O and listed). Results go into the same store and leaderboards, under the
+    recipe key as-given.
+    """
+    from pathlib import Path
+
+    from benchmark.given import EvaluateOptions, evaluate_as_given
+
+    evaluate_as_given(EvaluateOptions(
+        model=model, task=task_name, sources=source or None, targets=targets, seed=seed, model_alias=model_alias,
+        data_dir=data_dir, results_dir=Path(setting("results_dir", results_dir)), overwrite=overwrite,
+        max_length=max_length,
+        eval_batch_size=eval_batch_size, test_limit=test_limit, bf16=bf16, device=device,
+        show_progress=not no_progress))
 
 
 @cli.command()
@@ -269,10 +350,11 @@ def status(**grid):
 
 
 @cli.command()
-@click.option("--results-dir", type=click.Path(file_okay=False), default="results", show_default=True,
-              help="Folder of result files written by xbench run (read only).")
-@click.option("--reports-dir", type=click.Path(file_okay=False), default="reports", show_default=True,
-              help="Where reports go: <task>-<source>.md with a PNG chart, and csv/json tables if asked.")
+@click.option("--results-dir", type=click.Path(file_okay=False), default=None,
+              help=f"{SETTING_DEFAULTS['results_dir']} Folder of result files written by xbench run (read only).")
+@click.option("--reports-dir", type=click.Path(file_okay=False), default=None,
+              help=f"{SETTING_DEFAULTS['reports_dir']} Where reports go: <task>-<source>.md with a PNG chart, "
+                   "and csv/json tables if asked.")
 @click.option("--format", "formats", default="md", show_default=True,
               help="Comma-separated outputs: md (markdown + PNG), csv, json.")
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
@@ -296,7 +378,8 @@ def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference)
     unknown = [f for f in chosen if f not in ("md", "csv", "json")]
     if unknown or not chosen:
         raise XbenchError(f"--format: unknown output {', '.join(unknown) or '(none)'}; choose from md, csv, json")
-    written = write_reports(Path(results_dir), Path(reports_dir), chosen, resamples, seed, alpha,
+    written = write_reports(Path(setting("results_dir", results_dir)), Path(setting("reports_dir", reports_dir)),
+                            chosen, resamples, seed, alpha,
                             Path(reference) if reference else default_reference())
     for path in written:
         click.echo(f"wrote {path}")
@@ -305,8 +388,8 @@ def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference)
 @cli.command()
 @click.argument("model_a")
 @click.argument("model_b")
-@click.option("--results-dir", type=click.Path(file_okay=False), default="results", show_default=True,
-              help="Folder of result files.")
+@click.option("--results-dir", type=click.Path(file_okay=False), default=None,
+              help=f"{SETTING_DEFAULTS['results_dir']} Folder of result files.")
 @click.option("--task", "task_name", default=None, help="Only this task (default: every task with both models).")
 @click.option("--source", default=None, help="Only runs from this source (e.g. en, or de+en).")
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
@@ -323,7 +406,8 @@ def compare(model_a, model_b, results_dir, task_name, source, resamples, alpha, 
 
     from benchmark.report import compare_table
 
-    click.echo(compare_table(Path(results_dir), model_a, model_b, task_name, source, resamples, seed, alpha))
+    click.echo(compare_table(Path(setting("results_dir", results_dir)), model_a, model_b, task_name, source,
+                             resamples, seed, alpha))
 
 
 @cli.command()

@@ -73,8 +73,13 @@ def predict_windows(model, encoded: EncodedSplit, pad_id: int, batch_size: int, 
 
 
 def predict_word_tags(model, encoded: EncodedSplit, pad_id: int, batch_size: int, bf16: bool,
-                      progress=None) -> list[np.ndarray]:
-    return assemble_word_predictions(encoded, predict_windows(model, encoded, pad_id, batch_size, bf16, progress))
+                      progress=None, label_map: np.ndarray | None = None) -> list[np.ndarray]:
+    """One task label id per word. ``label_map`` turns the model's label ids into the task's first
+    (a model with labels of its own); unmapped words get the task's id 0, ``O``."""
+    windows = predict_windows(model, encoded, pad_id, batch_size, bf16, progress)
+    if label_map is not None:
+        windows = [label_map[w] for w in windows]
+    return assemble_word_predictions(encoded, windows)
 
 
 def sentence_counts(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> np.ndarray:

@@ -29,7 +29,7 @@ from benchmark.jobs import failure_of, read_record, write_record
 from benchmark.plan import (
     Grid,
     RunOptions,
-    check_writable,
+    check_writable_folder,
     describe_plan,
     done_targets,
     has_work,
@@ -67,22 +67,22 @@ def run(options: RunOptions, launch: LaunchOptions | None = None) -> list[Path]:
     """Plan the grid, run or submit its units, print the F1 table; returns the result files."""
     launch = launch or LaunchOptions()
     grid = plan_grid(options)
-    if options.dry_run:
-        click.echo(describe_plan(grid, options))
-        return []
     partition = check_launch(launch, options)
     from benchmark.hardware import resolve_device
     from benchmark.models.loading import model_folder
 
     # A GPU asked for and not there: say so before any work (on Slurm the GPU is on the node).
     device = resolve_device(options.device) if launch.launcher != "slurm" else None
+    if options.dry_run:
+        click.echo(describe_plan(grid, device, options))
+        return []
     # Models first: a hub model that cannot be had should fail at once, before any data is read.
     # Jobs then load it from the cache (compute nodes often have no internet).
     folders = {spec.name: model_folder(spec) for spec in grid.specs}
     pending = pending_targets(grid.units, options.overwrite)
     if pending:
         preflight_data(grid.task, grid.source, grid.sources, pending, options.show_progress)
-    check_writable(Path(options.results_dir))
+    check_writable_folder(Path(options.results_dir), "--results-dir")
     if launch.launcher == "in-process":
         for unit in grid.units:
             unit.run(folders[unit.spec.name], device)
@@ -152,7 +152,7 @@ def launch_jobs(grid: Grid, options: RunOptions, launch: LaunchOptions, partitio
     """Submit the units with work left and (unless --no-wait) wait for them; returns the failed
     units, or None when not waiting."""
     job_dir = job_dir_of(launch, options)
-    check_writable(job_dir, "job log folder", "--job-dir")
+    check_writable_folder(job_dir, "--job-dir")
     todo = []
     for unit in grid.units:
         if has_work(unit, options.overwrite):

@@ -12,13 +12,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmark.data.sources import DataSource, read_sentences, resolve_source
+from benchmark.data.sources import DataSource, content_sha256, read_sentences, resolve_source
 from benchmark.errors import XbenchError
 from benchmark.languages import LanguageSelection, missing_message, select_languages
 from benchmark.models.registry import ModelSpec, resolve_model
 from benchmark.results import read_result, recipe_key, result_path, source_key
 from benchmark.tasks import Recipe, Task, get_task
-from benchmark.unit import Unit
+from benchmark.unit import (
+    Unit,
+    _limited,
+    identity_refusal,
+    run_identity,
+    saved_model_path,
+    test_limit_refusal,
+)
 
 OVERWRITE_MODES = ("never", "only-missing", "always")
 
@@ -41,6 +48,8 @@ class RunOptions:
     checkpoint_every_s: float = 300.0
     dry_run: bool = False
     show_progress: bool = True
+    model_alias: str | None = None  # --name: the canonical name of one local model folder
+    save_model_dir: Path | None = None  # --save-model: keep each fine-tuned classifier here
 
 
 @dataclass
@@ -94,7 +103,11 @@ def plan_grid(options: RunOptions, quiet: bool = False) -> Grid:
     if options.test_limit is not None and options.test_limit < 1:
         raise XbenchError(f"--test-limit must be >= 1, got {options.test_limit}")
     source = resolve_source(options.data_dir)
-    specs = [resolve_model(m) for m in dict.fromkeys(options.models)]
+    if options.model_alias is not None and len(set(options.models)) != 1:
+        raise XbenchError("--name names one local model folder; give exactly one --model with it")
+    specs = [resolve_model(m, options.model_alias) for m in dict.fromkeys(options.models)]
+    if options.save_model_dir is not None:
+        check_writable_folder(Path(options.save_model_dir), "--save-model")
     source_langs = select_languages(task, ",".join(options.sources), source)
     if source_langs.missing:
         raise XbenchError(f"source language: {missing_message(source_langs, source)}")
@@ -149,27 +162,61 @@ def preflight_data(task: Task, source: DataSource, sources, targets, show_progre
         read_sentences(task, source, lang, split)
 
 
-def check_writable(folder: Path, what: str = "results folder", option: str = "--results-dir") -> None:
+def check_writable_folder(folder: Path, what: str) -> None:
+    """Create ``folder`` if needed and prove a file can be written there, or stop with one line."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".xbench-write-probe-{time.time_ns()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
-        raise XbenchError(f"{what} {folder} is not writable ({err.strerror}); pass another {option}") from None
+        raise XbenchError(f"{what} folder {folder} is not writable ({err.strerror or err}); "
+                          f"pass another {what}") from None
 
 
-def describe_plan(grid: Grid, options: RunOptions) -> str:
-    selection = grid.selection
+def describe_plan(grid: Grid, device, options: RunOptions) -> str:
+    """What ``run`` will do, unit by unit, including a refusal it would meet."""
+    from benchmark.hardware import resolve_bf16
+
+    task, source, sources, selection, recipe = grid.task, grid.source, grid.sources, grid.selection, grid.recipe
     lines = [f"plan: {len(grid.specs)} model(s) x {len(options.seeds)} seed(s) x "
-             f"{len(selection.present)} target(s), trained on {source_key(grid.sources)} "
-             f"with recipe {grid.recipe.name}"]
+             f"{len(selection.present)} target(s), trained on {source_key(sources)} with recipe "
+             f"{recipe_key(recipe.as_dict(), task.recipe(recipe.name).as_dict())}"]
     if selection.missing:
         lines.append(f"missing (skipped): {', '.join(selection.missing)}")
-    for unit in grid.units:
-        done = done_targets(unit.path, options.overwrite)
+    train_sha = None
+    for p in grid.units:
+        line = f"  {p.spec.name} seed {p.seed}: "
+        if p.path.exists() and options.overwrite == "never":
+            lines.append(line + f"kept as it is (--overwrite never) -> {p.path}")
+            continue
+        existing = None
+        if p.path.exists() and options.overwrite != "always":
+            try:
+                existing = read_result(p.path)
+            except XbenchError as err:
+                lines.append(line + f"will stop: {err}")
+                continue
+        if existing is not None:
+            if train_sha is None:
+                train_sha = {lang: content_sha256(_limited(read_sentences(task, source, lang, "train"),
+                                                           recipe.train_limit)) for lang in sources}
+            bf16, _ = resolve_bf16(options.bf16, device)
+            refusal = identity_refusal(existing, run_identity(task, p.spec, sources, p.seed, recipe, bf16, train_sha),
+                                       p.path) or test_limit_refusal(existing, selection.present, options.test_limit,
+                                                                     p.path)
+            if refusal:
+                lines.append(line + f"will stop: {refusal}")
+                continue
+        done = set(existing["targets"]) if existing else set()
         todo = [t for t in selection.present if t not in done]
-        lines.append(f"  {unit.spec.name} seed {unit.seed}: {len(todo)} target(s) to evaluate, "
-                     f"{len(selection.present) - len(todo)} done -> {unit.path}")
+        action = ("train, then evaluate " if todo else "nothing to do: ") + \
+            f"{len(todo)} target(s) to evaluate, {len(selection.present) - len(todo)} done"
+        if options.save_model_dir is not None:
+            keep = saved_model_path(options.save_model_dir, p.path, options.results_dir)
+            if not todo and not keep.exists():
+                action = "train to save the model (every target is done)"
+            action += f"; model kept in {keep}"
+        lines.append(line + f"{action} -> {p.path}")
     lines.append(f"targets: {', '.join(selection.present)}")
     return "\n".join(lines)

@@ -17,6 +17,7 @@ import platform
 import shutil
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +31,7 @@ from benchmark.errors import XbenchError
 from benchmark.faults import fault_point
 from benchmark.jobs import current_job
 from benchmark.languages import LanguageSelection
-from benchmark.models.registry import ModelSpec
+from benchmark.models.registry import ModelSpec, weights_sha256
 from benchmark.results import (
     predictions_path,
     read_result,
@@ -130,8 +131,28 @@ def run_identity(task: Task, spec: ModelSpec, sources: tuple[str, ...], seed: in
                  bf16: bool, train_sha256: dict) -> dict:
     """What makes two trainings the same training: resuming or extending needs these to match."""
     recipe_fields = {k: v for k, v in recipe.as_dict().items() if k != "description"}
-    return {"task": task.name, "task_version": task.version, "model": spec.name, "sources": list(sources),
-            "seed": seed, "recipe": recipe_fields, "bf16": bf16, "train_data_sha256": train_sha256}
+    identity = {"task": task.name, "task_version": task.version, "model": spec.name, "sources": list(sources),
+                "seed": seed, "recipe": recipe_fields, "bf16": bf16, "train_data_sha256": train_sha256}
+    if spec.weights_sha256 is not None:  # a local folder: its name alone does not fix its weights
+        identity["weights_sha256"] = spec.weights_sha256
+    return identity
+
+
+# Below this many optimiser steps, or this best dev F1, a fine-tune has not learned the task.
+MIN_USEFUL_STEPS = 100
+MIN_USEFUL_DEV_F1 = 0.10
+
+
+def training_warnings(steps: int, best_dev_f1: float) -> list[str]:
+    """Why a fine-tune cannot have learned anything useful, if it cannot (printed and stored)."""
+    warnings = []
+    if steps < MIN_USEFUL_STEPS:
+        warnings.append(f"only {steps} optimiser steps (fewer than {MIN_USEFUL_STEPS}): too little training "
+                        "for these scores to say anything about the model; use more --train-limit or --epochs")
+    if best_dev_f1 < MIN_USEFUL_DEV_F1:
+        warnings.append(f"best source dev F1 {100 * best_dev_f1:.2f} is near the floor of an untrained "
+                        f"classifier (below {100 * MIN_USEFUL_DEV_F1:.0f}): the model has not learned the task")
+    return warnings
 
 
 def model_window(config, wanted: int) -> int:
@@ -162,11 +183,42 @@ def _concat(parts: list[TaggedSentences]) -> TaggedSentences:
     return TaggedSentences([s for p in parts for s in p.tokens], [t for p in parts for t in p.tags])
 
 
+def saved_model_path(save_dir: Path, result_file: Path, results_dir: Path) -> Path:
+    """Where ``--save-model`` keeps a unit's classifier: the result's place, mirrored."""
+    relative = Path(result_file).relative_to(results_dir)
+    return Path(save_dir) / relative.parent / relative.stem
+
+
+def identity_refusal(existing: dict, identity: dict, path: Path) -> str | None:
+    """Why a stored result cannot be extended by this training (None when it can)."""
+    if existing["identity"] == identity:
+        return None
+    stored = existing["identity"]
+    changed = sorted(k for k in set(identity) | set(stored) if stored.get(k) != identity.get(k))
+    return (f"{path} was made with a different {', '.join(changed)}; rerun with the same settings, "
+            "--overwrite always to replace it, or another --results-dir")
+
+
+def test_limit_refusal(existing: dict, targets, test_limit, path: Path) -> str | None:
+    for lang in targets:
+        stored = existing["targets"].get(lang)
+        if stored is not None and stored.get("test_limit") != test_limit:
+            return (f"{path}: target {lang} was scored with --test-limit {stored.get('test_limit')}, not "
+                    f"{test_limit}; use the same limit, --overwrite always, or another --results-dir")
+    return None
+
+
 def _run_one(task: Task, source: DataSource, sources: tuple[str, ...], selection: LanguageSelection,
              recipe: Recipe, planned: Unit, folder: Path, device, options: RunOptions) -> None:
+    with result_lock(planned.path):
+        _run_locked(task, source, sources, selection, recipe, planned, folder, device, options)
+
+
+@contextmanager
+def result_lock(path: Path):
+    """Hold the lock of one result file: two processes on one results folder take turns."""
     from filelock import FileLock, Timeout
 
-    path = planned.path
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(path.with_name(f".{path.name}.lock")))
     try:
@@ -175,7 +227,7 @@ def _run_one(task: Task, source: DataSource, sources: tuple[str, ...], selection
         _echo(f"waiting: another xbench process is working on {path}")
         lock.acquire()
     try:
-        _run_locked(task, source, sources, selection, recipe, planned, folder, device, options)
+        yield
     finally:
         lock.release()
 
@@ -201,13 +253,17 @@ def _run_locked(task, source, sources, selection, recipe, planned: Unit, folder:
     dev_parts = {lang: _limited(read_sentences(task, source, lang, "validation"), recipe.dev_limit) for lang in sources}
     train_sha = {lang: content_sha256(s) for lang, s in train_parts.items()}
     identity = run_identity(task, spec, sources, seed, recipe, bf16, train_sha)
-    if existing is not None and existing["identity"] != identity:
-        changed = sorted(k for k in identity if existing["identity"].get(k) != identity[k])
-        raise XbenchError(f"{path} was made with a different {', '.join(changed)}; rerun with the same "
-                          "settings, --overwrite always to replace it, or another --results-dir")
     if existing is not None:
-        _check_test_limits(existing, selection.present, options.test_limit, path)
-    if not todo:
+        refusal = identity_refusal(existing, identity, path) or \
+            test_limit_refusal(existing, selection.present, options.test_limit, path)
+        if refusal:
+            raise XbenchError(refusal)
+    keep = saved_model_path(options.save_model_dir, path, options.results_dir) if options.save_model_dir else None
+    if keep is not None and keep.exists():
+        from benchmark.models.saving import check_saved_identity
+
+        check_saved_identity(keep, identity)
+    if not todo and (keep is None or keep.exists()):
         _echo(f"{label}: all {len(selection.present)} targets done in {path}")
         return
 
@@ -246,10 +302,23 @@ def _run_locked(task, source, sources, selection, recipe, planned: Unit, folder:
     outcome = train_model(model, encoded_train, recipe, seed, pad_id, bf16, dev_f1, checkpoint_dir,
                           checkpoint_every_s=options.checkpoint_every_s, show_progress=options.show_progress)
 
+    warnings = training_warnings(outcome.steps, outcome.best_dev_f1)
+    for warning in warnings:
+        _echo(f"{label}: warning: {warning}")
+    if keep is not None and not keep.exists():
+        from benchmark.models.saving import save_token_classifier
+
+        save_token_classifier(model, tokenizer, keep, {
+            "task": task.name, "recipe": recipe.as_dict(), "sources": list(sources), "seed": seed,
+            "identity": identity, "model": spec.name, "max_length": recipe.max_length,
+            "eval_batch_size": recipe.eval_batch_size, "bf16": bf16})
+        _echo(f"{label}: fine-tuned model kept in {keep}")
     result = existing or {
         "task": task.name, "task_version": task.version, "identity": identity,
         "model": {"name": spec.name, "key": spec.key, "hub_id": spec.hub_id, "family": spec.family,
                   "random_init": spec.random_init,
+                  **({"local_path": str(spec.local_path), "weights_sha256": spec.weights_sha256}
+                     if spec.local_path is not None else {}),
                   "pretraining_languages": sorted(spec.languages) if spec.languages is not None else None},
         "sources": list(sources), "seed": seed, "recipe": recipe.as_dict(),
         "seqeval_mode": SEQEVAL_MODE, "targets": {},
@@ -269,19 +338,21 @@ def _run_locked(task, source, sources, selection, recipe, planned: Unit, folder:
         "dev_sentences": len(dev_all), "resumed_from_step": outcome.resumed_from_step,
         "data_sha256": {"train": train_sha, "validation": {k: content_sha256(v) for k, v in dev_parts.items()}},
     }
+    result["warnings"] = warnings
+    if keep is not None:
+        result["saved_model"] = {"path": str(keep.resolve()), "sha256": weights_sha256(keep)}
+        write_result(path, result)
     _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
 
 
-def _check_test_limits(existing: dict, targets, test_limit, path: Path) -> None:
-    for lang in targets:
-        stored = existing["targets"].get(lang)
-        if stored is not None and stored.get("test_limit") != test_limit:
-            raise XbenchError(f"{path}: target {lang} was scored with --test-limit {stored.get('test_limit')}, "
-                              f"not {test_limit}; use the same limit, --overwrite always, or another --results-dir")
+def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label,
+                      label_map=None):
+    """Evaluate ``todo`` one target at a time, writing the result after each (so nothing done is lost).
 
-
-def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label):
+    ``label_map`` maps the model's label ids to the task's, for a model with labels of its own
+    (``xbench evaluate``); None when the model was fine-tuned on the task's labels.
+    """
     from tqdm import tqdm
 
     from benchmark.align import encode_split
@@ -293,7 +364,7 @@ def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16
         started = time.perf_counter()
         test = _limited(read_sentences(task, source, lang, "test"), options.test_limit)
         encoded = encode_split(tokenizer, test.tokens, None, recipe.max_length)
-        predicted = predict_word_tags(model, encoded, pad_id, recipe.eval_batch_size, bf16)
+        predicted = predict_word_tags(model, encoded, pad_id, recipe.eval_batch_size, bf16, label_map=label_map)
         tags = ids_to_tags(predicted, task.labels)
         fault_point("evaluate")
         counts = sentence_counts(test.tags, tags)

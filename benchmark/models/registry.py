@@ -2,6 +2,11 @@
 
 A registered name, ``<registered>-random``, a local folder, or any other hub id is accepted; a
 bare word close to a registered name is a typo and gets "did you mean".
+
+A local folder gets one canonical name whatever the spelling of its path: the alias given with
+``--name``, else the folder's own name plus a short checksum of its weights. The full sha256 of
+the weights is part of the run identity, so retrained weights in the same folder never resume
+or extend a result of the old ones.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class ModelSpec:
     offline_packages: tuple[str, ...] = ()
     random_init: bool = False
     registered: bool = False
+    weights_sha256: str | None = None  # local folders: sha256 over their safetensors files
 
     @property
     def key(self) -> str:
@@ -45,8 +51,8 @@ class ModelSpec:
         ``..``, spaces or other scripts) is reduced to safe characters plus a hash of the
         exact name, so two names never share a key and none escapes the results folder.
         """
-        if self.registered:
-            return self.name
+        if self.registered or self.local_path is not None:
+            return self.name  # both are checked to be file-name safe
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", self.name).strip("._-")[:48] or "model"
         digest = hashlib.sha256(self.name.encode("utf-8")).hexdigest()[:10]
         return f"{safe}-{digest}"
@@ -81,22 +87,66 @@ def _spec_from_entry(name: str, entry: dict, random_init: bool = False) -> Model
     )
 
 
-def resolve_model(name: str) -> ModelSpec:
-    """Turn what the user typed into a ModelSpec, or stop with one clear line."""
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def weights_sha256(folder: Path) -> str:
+    """sha256 over a folder's safetensors files (names and bytes, in name order)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.safetensors")):
+        digest.update(path.name.encode("utf-8") + b"\0")
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def check_alias(alias: str) -> str:
+    """A ``--name`` for a local model: file-name safe and not a registered name."""
+    models, _ = registry()
+    if not SAFE_NAME.match(alias):
+        raise XbenchError(f"--name {alias!r}: use letters, digits, '.', '_' and '-' (at most 64, starting "
+                          "with a letter or digit)")
+    if alias in models or (alias.endswith(RANDOM_SUFFIX) and alias[: -len(RANDOM_SUFFIX)] in models):
+        raise XbenchError(f"--name {alias!r} is a registered model; choose another name for a local folder")
+    return alias
+
+
+def _local_spec(folder: Path, alias: str | None) -> ModelSpec:
+    folder = folder.resolve()
+    checksum = weights_sha256(folder)
+    if alias is None:
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", folder.name).strip("._-")[:48] or "model"
+        alias = f"{stem}-{checksum[:8]}"
+    return ModelSpec(name=alias, hub_id=None, local_path=folder, weights_sha256=checksum)
+
+
+def resolve_model(name: str, alias: str | None = None) -> ModelSpec:
+    """Turn what the user typed into a ModelSpec, or stop with one clear line.
+
+    ``alias`` (``--name``) names a local folder; registered and hub models keep their names.
+    """
     models, _ = registry()
     name = name.strip()
     if not name:
         raise XbenchError("empty model name")
-    if name in models:
-        return _spec_from_entry(name, models[name])
-    if name.endswith(RANDOM_SUFFIX) and name[: -len(RANDOM_SUFFIX)] in models:
-        return _spec_from_entry(name, models[name[: -len(RANDOM_SUFFIX)]], random_init=True)
+    if alias is not None:
+        check_alias(alias)
     path = Path(name).expanduser()
+    base = name[: -len(RANDOM_SUFFIX)] if name.endswith(RANDOM_SUFFIX) else None
+    registered = name in models or base in models
+    # A registered name wins over a folder of the same name unless the path is spelt as a path.
+    is_folder = path.is_dir() and (not registered or name.startswith((".", "/", "~")))
+    if alias is not None and not is_folder:
+        raise XbenchError(f"--name names a local model folder; {name!r} is not one")
+    if registered and not is_folder:
+        return _spec_from_entry(name, models[name]) if name in models else \
+            _spec_from_entry(name, models[base], random_init=True)
     if path.exists():
         if not path.is_dir():
             raise XbenchError(f"model {name!r} is a file; a local model is a folder with config.json, "
                               "safetensors weights and tokenizer files")
-        return ModelSpec(name=name, hub_id=None, local_path=path.resolve())
+        return _local_spec(path, alias)
     hint = did_you_mean(name, list(models) + [f"{m}{RANDOM_SUFFIX}" for m in models])
     if "/" not in name and hint:
         raise XbenchError(f"unknown model {name!r}{hint} (`xbench models` lists the registry)")
