@@ -128,6 +128,26 @@ def models():
     click.echo(models_table())
 
 
+def _set_progress(ctx, _param, value):
+    """--no-progress: plain step lines even on a terminal; --quiet: neither bars nor lines."""
+    from benchmark.progress import set_mode
+
+    if value:
+        set_mode("quiet" if _param.name == "quiet" else "lines")
+    elif _param.name == "quiet" and not ctx.params.get("no_progress"):
+        set_mode("auto")
+    return value
+
+
+def progress_options(command):
+    """Progress on a terminal is bars; in a log (or with --no-progress) one line per finished step."""
+    command = click.option("--quiet", "-q", is_flag=True, expose_value=False, callback=_set_progress,
+                           help="No progress at all: only warnings, errors and the final table.")(command)
+    return click.option("--no-progress", is_flag=True, expose_value=False, callback=_set_progress, is_eager=True,
+                        help="Plain progress lines (one per finished step, and one every 30 s during long "
+                             "steps) instead of bars; what a log or a cluster job's output gets anyway.")(command)
+
+
 def _comma_list(_ctx, _param, value):
     return tuple(v.strip() for v in value.split(",") if v.strip()) if value else value
 
@@ -255,9 +275,9 @@ def launch_options(command):
                    "to keep it.")
 @click.option("--dry-run", is_flag=True,
               help="Print what each (model, seed) will do, including a refusal it would meet, and stop.")
-@click.option("--no-progress", is_flag=True, help="No progress bars (for logs).")
+@progress_options
 @launch_options
-def run_command(bf16, device, overwrite, checkpoint_every, model_alias, save_model, dry_run, no_progress, launcher,
+def run_command(bf16, device, overwrite, checkpoint_every, model_alias, save_model, dry_run, launcher,
                 max_parallel, job_dir, no_wait, partition, gpus_per_job, cpus_per_job, mem_gb, time_limit,
                 array_parallelism, account, qos, sbatch, **grid):
     """Fine-tune on the source language and evaluate zero-shot on every target language.
@@ -275,7 +295,7 @@ def run_command(bf16, device, overwrite, checkpoint_every, model_alias, save_mod
     if checkpoint_every < 0:
         raise XbenchError(f"--checkpoint-every must be >= 0, got {checkpoint_every}")
     options = _run_options(grid, overwrite=overwrite, bf16=bf16, device=device, checkpoint_every_s=checkpoint_every,
-                           dry_run=dry_run, show_progress=not no_progress, model_alias=model_alias,
+                           dry_run=dry_run, model_alias=model_alias,
                            save_model_dir=Path(save_model) if save_model else None)
     slurm = SlurmOptions(partition=partition, gpus_per_job=gpus_per_job, cpus_per_job=cpus_per_job, mem_gb=mem_gb,
                          time=time_limit, array_parallelism=array_parallelism, account=account, qos=qos,
@@ -314,9 +334,9 @@ def run_command(bf16, device, overwrite, checkpoint_every, model_alias, save_mod
               help=f"{SETTING_DEFAULTS['results_dir']} Where result files go (under <task>/as-given/).")
 @click.option("--overwrite", type=click.Choice(["never", "only-missing", "always"]), default="only-missing",
               show_default=True, help="As for xbench run.")
-@click.option("--no-progress", is_flag=True, help="No progress bars (for logs).")
+@progress_options
 def evaluate_command(task_name, model, model_alias, source, targets, seed, max_length, eval_batch_size, test_limit,
-                     bf16, device, data_dir, results_dir, overwrite, no_progress):
+                     bf16, device, data_dir, results_dir, overwrite):
     """Evaluate a fine-tuned token classifier as given, zero-shot on every target; no training.
 
     Its labels are mapped onto the task's (B-PER, PER, S-LOC, B-PERSON, ... ; types the task lacks
@@ -331,8 +351,7 @@ def evaluate_command(task_name, model, model_alias, source, targets, seed, max_l
         model=model, task=task_name, sources=source or None, targets=targets, seed=seed, model_alias=model_alias,
         data_dir=data_dir, results_dir=Path(setting("results_dir", results_dir)), overwrite=overwrite,
         max_length=max_length,
-        eval_batch_size=eval_batch_size, test_limit=test_limit, bf16=bf16, device=device,
-        show_progress=not no_progress))
+        eval_batch_size=eval_batch_size, test_limit=test_limit, bf16=bf16, device=device))
 
 
 @cli.command()
@@ -346,7 +365,7 @@ def status(**grid):
     """
     from benchmark.commands.status import status_table
 
-    click.echo(status_table(_run_options(grid, show_progress=False)))
+    click.echo(status_table(_run_options(grid)))
 
 
 @cli.command()

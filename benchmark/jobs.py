@@ -13,6 +13,7 @@ import json
 import os
 import re
 import socket
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -113,7 +114,32 @@ def failure_of(result_file: Path) -> tuple[str | None, str | None]:
     return log, record.get("error") or last_error_line(log)
 
 
+# The signal submitit checkpoints and requeues on. Slurm stops a job with SIGTERM (preemption,
+# `scancel --signal=TERM`, the time limit's first warning), so xbench's Slurm jobs use SIGTERM
+# for submitit too ($SUBMITIT_PREEMPT_SIGNAL, and sbatch --signal=TERM@<s>): one signal, which
+# benchmark.signals already holds back to the end of a training step.
+PREEMPT_SIGNAL = "TERM"
+
+
 @contextmanager
 def preemption_requeues():
-    """Placeholder until the stop-signal module lands (see issue 13)."""
-    yield
+    """In a Slurm job: a stop signal ends the unit as Ctrl-C does (benchmark.signals: at the end
+    of the current training step, with the checkpoint saved), then submitit's own handler
+    requeues it: ``Unit.checkpoint()`` resubmits the unit, ``scontrol requeue``, exit. Anywhere
+    else the stop goes on as it is."""
+    import signal
+
+    from benchmark.signals import Stopped, ignore_stop_signals
+
+    requeue = signal.getsignal(signal.SIGTERM)  # submitit's handler, installed before the unit ran
+    if getattr(requeue, "__name__", "") != "checkpoint_and_try_requeue":
+        yield
+        return
+    try:
+        yield
+    except Stopped as stop:
+        ignore_stop_signals()  # `scontrol requeue` sends SIGTERM again: it must not start a second requeue
+        print(f"xbench: {stop.signal_name}: {stop.kept or 'stopped'}; requeueing the unit", file=sys.stderr,
+              flush=True)
+        requeue(signal.SIGTERM, None)  # does not return: exits once the job is requeued
+        raise

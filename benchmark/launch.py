@@ -272,15 +272,16 @@ def watch_slurm(units: list[Unit], progress: GridProgress) -> None:
 # --- progress and summary -------------------------------------------------------------------------
 
 class GridProgress:
-    """Units done, running, pending and failed; targets done of all the grid's targets."""
+    """Units done, running, pending and failed; targets done of all the grid's targets. A bar on a
+    terminal; in a log, one line each time the units' states change."""
 
     def __init__(self, units: list[Unit], overwrite: str, show_progress: bool):
-        from tqdm import tqdm
+        from benchmark.progress import current_mode, progress
 
-        self.units, self.overwrite, self.enabled = units, overwrite, show_progress
+        self.units, self.overwrite = units, overwrite
+        self.lines = show_progress and current_mode() == "lines"
         self.total = sum(len(u.selection.present) for u in units)
-        self.bar = tqdm(total=self.total, desc="grid", unit="target", disable=not show_progress,
-                        dynamic_ncols=True)
+        self.bar = progress(self.total, "grid", "targets", enabled=show_progress)
         self.last_line = None
 
     def show(self, states: dict[Unit, str]) -> None:
@@ -293,10 +294,10 @@ class GridProgress:
                 state = "done" if targets[unit] == len(unit.selection.present) else "failed"
             counts[state] += 1
         line = ", ".join(f"{n} {what}" for what, n in counts.items())
-        self.bar.n = done
+        self.bar.update(done - self.bar.n)
         self.bar.set_postfix_str(f"units: {line}")
-        if not self.enabled and line != self.last_line:
-            _echo(f"grid: units {line}; targets {done}/{self.total}")
+        if self.lines and line != self.last_line:
+            self.bar.write(f"grid: units {line}; targets {done}/{self.total}")
         self.last_line = line
 
     def close(self) -> None:

@@ -154,12 +154,15 @@ def pending_targets(units: list[Unit], overwrite: str) -> list[str]:
 def preflight_data(task: Task, source: DataSource, sources, targets, show_progress: bool) -> None:
     """Read every split the run will need once, before any training: a bad line in the last
     target's test file should stop the run now, not after an hour of fine-tuning."""
-    from tqdm import tqdm
+    from benchmark.progress import progress
 
     needed = [(lang, split) for lang in sources for split in ("train", "validation")]
     needed += [(lang, "test") for lang in targets]
-    for lang, split in tqdm(needed, desc="checking data", unit="file", leave=False, disable=not show_progress):
+    bar = progress(len(needed), "checking data", "files", leave=False, enabled=show_progress)
+    for lang, split in needed:
         read_sentences(task, source, lang, split)
+        bar.update(1)
+    bar.close()
 
 
 def check_writable_folder(folder: Path, what: str) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from benchmark.errors import XbenchError
 
 DEFAULT_TIME_MIN = 3 * 24 * 60  # when neither --time nor the partition gives a limit
+SIGNAL_DELAY_S = 120  # the time limit's warning: enough to finish a step and write a checkpoint
 
 
 @dataclass
@@ -151,15 +152,19 @@ def executor(job_dir: Path, options: SlurmOptions, partition: Partition, units: 
     """A submitit executor for one array of ``units`` jobs with the user's sbatch settings."""
     import submitit
 
+    from benchmark.jobs import PREEMPT_SIGNAL
     from benchmark.launch import job_setup_lines
 
     ex = submitit.AutoExecutor(folder=str(job_dir / "%j"), cluster="slurm")
+    # The time limit's warning comes as SIGTERM too, SIGNAL_DELAY_S before the end (submitit's default
+    # is USR2); the job's submitit is told the same through the environment.
+    extras = {"signal": f"{PREEMPT_SIGNAL}@{SIGNAL_DELAY_S}", **sbatch_extras(options.sbatch)}
     ex.update_parameters(
         name="xbench", timeout_min=partition.time_min, slurm_partition=partition.name,
         cpus_per_task=options.cpus_per_job, gpus_per_node=options.gpus_per_job or None, mem_gb=options.mem_gb,
         slurm_array_parallelism=options.array_parallelism or units, slurm_account=options.account,
-        slurm_qos=options.qos, slurm_additional_parameters=sbatch_extras(options.sbatch) or None,
-        slurm_setup=job_setup_lines(),
+        slurm_qos=options.qos, slurm_additional_parameters=extras,
+        slurm_setup=[*job_setup_lines(), f"export SUBMITIT_PREEMPT_SIGNAL={PREEMPT_SIGNAL}"],
     )
     return ex
 

@@ -353,18 +353,22 @@ def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16
     ``label_map`` maps the model's label ids to the task's, for a model with labels of its own
     (``xbench evaluate``); None when the model was fine-tuned on the task's labels.
     """
-    from tqdm import tqdm
-
     from benchmark.align import encode_split
     from benchmark.evaluate import ids_to_tags, predict_word_tags, score, sentence_counts
+    from benchmark.progress import progress
 
-    bar = tqdm(todo, desc=f"evaluating {label}", unit="lang", disable=not options.show_progress, dynamic_ncols=True)
-    for lang in bar:
+    sizes = count_test_sentences(task, source, todo, options.test_limit)
+    bar = progress(sum(sizes.values()), f"evaluating {label} on {len(todo)} target(s)", "sentences",
+                   enabled=options.show_progress)
+    for lang in todo:
         bar.set_postfix(target=lang)
         started = time.perf_counter()
         test = _limited(read_sentences(task, source, lang, "test"), options.test_limit)
         encoded = encode_split(tokenizer, test.tokens, None, recipe.max_length)
-        predicted = predict_word_tags(model, encoded, pad_id, recipe.eval_batch_size, bf16, label_map=label_map)
+        # The bar counts sentences; the model sees windows (a long sentence is several).
+        per_window = len(test) / max(1, len(encoded.windows))
+        predicted = predict_word_tags(model, encoded, pad_id, recipe.eval_batch_size, bf16, label_map=label_map,
+                                      progress=_Scaled(bar, per_window))
         tags = ids_to_tags(predicted, task.labels)
         fault_point("evaluate")
         counts = sentence_counts(test.tags, tags)
@@ -383,8 +387,33 @@ def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16
             "predictions": {"file": str(sidecar.relative_to(path.parent)), "sha256": sha},
         }
         write_result(path, result)
-        bar.write(f"{label} {lang}: F1 {100 * scores['f1']:.2f}")
+        bar.write(f"{label} {lang}: F1 {100 * scores['f1']:.2f} ({len(test):,} sentences, "
+                  f"{time.perf_counter() - started:.0f} s)")
     bar.close()
+
+
+class _Scaled:
+    """Counts ``k`` windows as ``k * factor`` sentences on a progress bar."""
+
+    def __init__(self, bar, factor: float):
+        self.bar, self.factor = bar, factor
+
+    def update(self, n: int) -> None:
+        self.bar.update(n * self.factor)
+
+
+def count_test_sentences(task: Task, source: DataSource, langs, test_limit: int | None) -> dict[str, int]:
+    """Test sentences per target (counted without parsing where the layout allows), for progress."""
+    from benchmark.data.conll import count_sentences
+
+    sizes = {}
+    for lang in langs:
+        if source.kind in ("panx", "rahimi"):
+            n = count_sentences(source.split_path(lang, "test"))
+        else:
+            n = len(read_sentences(task, source, lang, "test"))
+        sizes[lang] = n if test_limit is None else min(n, test_limit)
+    return sizes
 
 
 def final_table(task: Task, paths: list[Path], targets) -> str:
