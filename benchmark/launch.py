@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -76,13 +77,15 @@ def run(options: RunOptions, launch: LaunchOptions | None = None) -> list[Path]:
     if options.dry_run:
         click.echo(describe_plan(grid, device, options))
         return []
+    check_writable_folder(Path(options.results_dir), "--results-dir")
+    if launch.launcher != "in-process":
+        check_writable_folder(job_dir_of(launch, options), "--job-dir")
     # Models first: a hub model that cannot be had should fail at once, before any data is read.
     # Jobs then load it from the cache (compute nodes often have no internet).
     folders = {spec.name: model_folder(spec) for spec in grid.specs}
     pending = pending_targets(grid.units, options.overwrite)
     if pending:
         preflight_data(grid.task, grid.source, grid.sources, pending, options.show_progress)
-    check_writable_folder(Path(options.results_dir), "--results-dir")
     if launch.launcher == "in-process":
         for unit in grid.units:
             unit.run(folders[unit.spec.name], device)
@@ -116,12 +119,13 @@ def check_launch(launch: LaunchOptions, options: RunOptions) -> Partition | None
             raise XbenchError("--partition, --gpus-per-job, --cpus-per-job, --mem, --time, --array-parallelism, "
                               "--account, --qos and --sbatch are for --launcher slurm")
         return None
-    from benchmark.slurm import check_cluster, node_local_reason, sbatch_extras
+    from benchmark.slurm import check_cluster, node_local_reason, sbatch_extras, test_submission
 
     sbatch_extras(launch.slurm.sbatch)
     if launch.slurm.array_parallelism is not None and launch.slurm.array_parallelism < 1:
         raise XbenchError(f"--array-parallelism must be >= 1, got {launch.slurm.array_parallelism}")
     partition = check_cluster(launch.slurm)
+    test_submission(launch.slurm, partition)
     for folder, what, option in ((Path(options.results_dir), "results folder", "--results-dir"),
                                  (job_dir_of(launch, options), "job log folder", "--job-dir")):
         reason = node_local_reason(folder, partition.nodes)
@@ -152,7 +156,6 @@ def launch_jobs(grid: Grid, options: RunOptions, launch: LaunchOptions, partitio
     """Submit the units with work left and (unless --no-wait) wait for them; returns the failed
     units, or None when not waiting."""
     job_dir = job_dir_of(launch, options)
-    check_writable_folder(job_dir, "--job-dir")
     todo = []
     for unit in grid.units:
         if has_work(unit, options.overwrite):
@@ -228,9 +231,12 @@ def submit_slurm(units: list[Unit], launch: LaunchOptions, partition: Partition,
         _echo(f"{len(attached)} unit(s) already in the Slurm queue (job {ids}): waiting for them, not resubmitting")
     if fresh:
         ex = executor(job_dir, launch.slurm, partition, len(fresh))
+        before = set(job_dir.iterdir())
         try:
             jobs = ex.submit_array(fresh)
         except (FailedJobError, FailedSubmissionError) as err:
+            for leftover in set(job_dir.iterdir()) - before:  # refused: leave nothing behind
+                shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
             lines = [line for line in str(err).splitlines() if line.strip()]
             reason = next((line for line in lines if "error" in line.lower()), lines[-1] if lines else "")
             raise XbenchError(f"sbatch refused the job array: {reason.strip()}") from None

@@ -115,6 +115,33 @@ def check_cluster(options: SlurmOptions) -> Partition:
     return Partition(name, nodes, time_min)
 
 
+def sbatch_flags(options: SlurmOptions, partition: Partition) -> list[str]:
+    """The sbatch options a unit's job gets (submitit writes the same into its script)."""
+    from benchmark.jobs import PREEMPT_SIGNAL
+
+    flags = [f"--partition={partition.name}", f"--time={partition.time_min}",
+             f"--signal={PREEMPT_SIGNAL}@{SIGNAL_DELAY_S}"]
+    for flag, value in (("cpus-per-task", options.cpus_per_job), ("gpus-per-node", options.gpus_per_job or None),
+                        ("mem", f"{options.mem_gb:g}G" if options.mem_gb else None), ("account", options.account),
+                        ("qos", options.qos)):
+        if value is not None:
+            flags.append(f"--{flag}={value}")
+    for key, value in sbatch_extras(options.sbatch).items():
+        flags.append(f"--{key}" if value is True else f"--{key}={value}")
+    return flags
+
+
+def test_submission(options: SlurmOptions, partition: Partition) -> None:
+    """``sbatch --test-only`` with the units' options: whatever Slurm would refuse (an unknown
+    option, account or QoS, a limit above the partition's) is one line now, and nothing is queued."""
+    shown = _run(["sbatch", "--test-only", *sbatch_flags(options, partition), "--wrap", "true"])
+    if shown.returncode != 0:
+        lines = [line.strip() for line in shown.stderr.splitlines() if line.strip()] or ["no reason given"]
+        reason = next((line for line in lines if "error" in line.lower() or "unrecognized" in line), lines[0])
+        raise XbenchError(f"Slurm refuses these job options ({' '.join(sbatch_flags(options, partition))}): "
+                          f"{reason}")
+
+
 def _expand_nodes(spec: str) -> list[str]:
     if not spec or spec == "(null)":
         return []

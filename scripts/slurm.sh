@@ -54,6 +54,11 @@ write_config() {
     local node gpus gres_line=""
     # "NodeName=vm CPUs=2 Boards=1 SocketsPerBoard=1 CoresPerSocket=2 ThreadsPerCore=1 RealMemory=24105"
     node=$(slurmd -C | head -n1)
+    # A job that asks for no memory gets its CPUs' share, not the whole node (which would run
+    # one job at a time).
+    local cpus mem
+    cpus=$(sed -n 's/.*CPUs=\([0-9]*\).*/\1/p' <<<"$node")
+    mem=$(sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p' <<<"$node")
     gpus=$(gpu_count)
     mkdir -p "$CONF_DIR" "$STATE_DIR" "$SPOOL_DIR" "$LOG_DIR" "$RUN_DIR"
     if [[ "$gpus" -gt 0 ]]; then
@@ -83,6 +88,7 @@ ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
+DefMemPerCPU=$((mem / cpus))
 # Accounting off (no slurmdbd): squeue and scontrol answer, sacct does not.
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
