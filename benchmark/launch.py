@@ -206,6 +206,10 @@ def run_local(units: list[Unit], max_parallel: int | None, job_dir: Path, progre
             del running[unit]
         progress.show({**{u: "running" for u in running}, **{u: "pending" for u in waiting}})
         time.sleep(0.5)
+    try:  # submitit's local controller makes the folder pattern itself as an (empty) folder
+        (job_dir / "%j").rmdir()
+    except OSError:
+        pass
 
 
 def _note_submitted(unit: Unit, launcher: str, job) -> None:
