@@ -53,6 +53,7 @@ def current_job() -> dict | None:
 
     env = submitit.JobEnvironment()
     return {"launcher": launcher, "job_id": env.job_id, "host": socket.gethostname(),
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
             "stdout": str(env.paths.stdout), "stderr": str(env.paths.stderr)}
 
 

@@ -184,6 +184,16 @@ def _gpu_count() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
+def least_used_gpu(in_use: list[int], gpus: int) -> int:
+    """The GPU the fewest running units have (the lowest index on a tie): one unit per GPU while
+    there are free ones, then evenly shared.
+
+    >>> least_used_gpu([0, 2], 4), least_used_gpu([0, 1], 2), least_used_gpu([0, 1, 0], 2)
+    (1, 0, 1)
+    """
+    return min(range(gpus), key=lambda g: (in_use.count(g), g))
+
+
 def run_local(units: list[Unit], max_parallel: int | None, job_dir: Path, progress: GridProgress) -> None:
     import submitit
 
@@ -194,8 +204,7 @@ def run_local(units: list[Unit], max_parallel: int | None, job_dir: Path, progre
     while waiting or running:
         while waiting and len(running) < slots:
             unit = waiting.pop(0)
-            # the least used GPU: with more slots than GPUs, units share them evenly
-            gpu = min(range(gpus), key=lambda g: (sum(g == b for _, b in running.values()), g)) if gpus else None
+            gpu = least_used_gpu([g for _, g in running.values()], gpus) if gpus else None
             executor = submitit.LocalExecutor(folder=str(job_dir / "%j"))
             executor.update_parameters(timeout_min=LOCAL_TIMEOUT_MIN, gpus_per_node=1 if gpus else 0,
                                        visible_gpus=(gpu,) if gpus else (), setup=job_setup_lines(threads))

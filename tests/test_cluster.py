@@ -105,16 +105,30 @@ def test_slurm_array_gives_the_results_of_one_process(models, panx_dir, one_proc
           f"ratio {slurm_s / one_process_s:.2f}")
 
 
-def test_local_launcher_two_at_once_gives_the_results_of_one_process(models, panx_dir, one_process, tmp_path):
+def test_local_launcher_two_at_once_gives_the_results_of_one_process(models, panx_dir, one_process, tmp_path,
+                                                                     monkeypatch):
+    """Two units at once, each pinned to its own GPU (two GPUs made up here: the units compute on
+    the CPU, with CUDA_VISIBLE_DEVICES set as on a GPU machine)."""
+    import benchmark.launch
+
+    monkeypatch.setattr(benchmark.launch, "_gpu_count", lambda: 2)
     reference, _ = one_process
     outcome = xbench("run", *grid_args(models[:1], panx_dir), "--results-dir", tmp_path / "r", "--launcher",
                      "local", "--max-parallel", "2", "--no-progress")
     assert outcome.exit_code == 0, outcome.output
     assert "grid: units 0 done, 2 running, 0 pending" in outcome.output  # both seeds at once
     local = scores(tmp_path / "r")
-    assert local and local == {key: value for key, value in reference.items() if key in local}
-    [record] = {read_result(p)["config"]["job"]["launcher"] for p in iter_result_files(tmp_path / "r")}
-    assert record == "local"
+    assert len(local) == 2 and local == {key: value for key, value in reference.items() if key in local}
+    jobs = [read_result(p)["config"]["job"] for p in iter_result_files(tmp_path / "r")]
+    assert {job["launcher"] for job in jobs} == {"local"}
+    assert sorted(job["cuda_visible_devices"] for job in jobs) == ["0", "1"]
+
+
+def test_units_take_the_least_used_gpu():
+    from benchmark.launch import least_used_gpu
+
+    assert [least_used_gpu(used, 4) for used in ([], [0], [0, 1], [0, 2], [0, 1, 2, 3])] == [0, 1, 2, 1, 0]
+    assert least_used_gpu([0, 1, 0], 2) == 1
 
 
 def _wait_for(condition, timeout_s: float, what: str):
