@@ -267,25 +267,34 @@ def submit_slurm(units: list[Unit], launch: LaunchOptions, partition: Partition,
 
 
 def watch_slurm(units: list[Unit], progress: GridProgress) -> None:
-    """Poll squeue until every unit's job has left the queue (twice absent: no race with a requeue)."""
+    """Poll squeue until every unit's job has left the queue. A job out of the queue has ended
+    when submitit wrote its outcome, else after a second poll (a requeued job stays queued)."""
     from benchmark.slurm import queue_states
 
-    job_of = {u: read_record(u.path)["job_id"] for u in units}
+    records = {u: read_record(u.path) for u in units}
     absent = dict.fromkeys(units, 0)
     started = time.monotonic()
     while True:
         queued = queue_states()
         states = {}
         for unit in units:
-            state = queued.get(job_of[unit])
+            state = queued.get(records[unit]["job_id"])
             absent[unit] = 0 if state else absent[unit] + 1
-            states[unit] = "ended" if absent[unit] >= 2 else ("running" if state in ("RUNNING", "COMPLETING")
-                                                              else "pending" if state else "running")
+            ended = absent[unit] >= 2 or (absent[unit] and _outcome_written(records[unit]))
+            states[unit] = "ended" if ended else "pending" if state == "PENDING" else "running"
         progress.show(states)
         if all(s == "ended" for s in states.values()):
             return
-        # Quick polls while tests and short grids finish, then gentle on the controller.
-        time.sleep(2 if time.monotonic() - started < 120 else 15)
+        # Quick polls while short grids finish, then gentler on the controller.
+        elapsed = time.monotonic() - started
+        time.sleep(1 if elapsed < 60 else 5 if elapsed < 600 else 15)
+
+
+def _outcome_written(record: dict) -> bool:
+    """Whether submitit wrote the job's outcome (its result pickle; never read here)."""
+    from submitit.core.utils import JobPaths
+
+    return JobPaths(Path(record["stdout"]).parent, job_id=record["job_id"], task_id=0).result_pickle.exists()
 
 
 # --- progress and summary -------------------------------------------------------------------------

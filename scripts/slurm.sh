@@ -75,8 +75,8 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 # A requeued job waits cred_expire seconds before it may start again (default 120); on one node
-# with quick tests 10 is plenty.
-AuthInfo=cred_expire=10
+# with quick tests 5 is plenty.
+AuthInfo=cred_expire=5
 StateSaveLocation=$STATE_DIR
 SlurmdSpoolDir=$SPOOL_DIR
 SlurmctldPidFile=$RUN_DIR/slurmctld.pid
