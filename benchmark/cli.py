@@ -6,7 +6,9 @@ Heavy libraries (torch, transformers, datasets) are imported inside commands so 
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -23,18 +25,72 @@ SETTING_DEFAULTS = {
 }
 
 
+INTERRUPTED_HINT = "run the same command again to resume"
+
+
+def interrupted_line(err: KeyboardInterrupt) -> str:
+    """``xbench: interrupted (SIGTERM); <what was kept>; run the same command again to resume``."""
+    from benchmark.signals import Stopped
+
+    name = err.signal_name if isinstance(err, Stopped) else "SIGINT"
+    kept = (err.kept if isinstance(err, Stopped) else None) or "finished work is saved"
+    return f"xbench: interrupted ({name}); {kept}; {INTERRUPTED_HINT}"
+
+
+def _exit_interrupted(err: KeyboardInterrupt):
+    from benchmark.signals import ignore_stop_signals
+
+    click.echo(interrupted_line(err), err=True)
+    ignore_stop_signals()  # a second Ctrl-C during shutdown would print an atexit traceback
+    sys.exit(130)
+
+
+def write_crash_log(text: str) -> Path:
+    """Save a traceback under the cache's ``logs`` folder (else the temp folder); returns the file."""
+    import tempfile
+    import time
+
+    from benchmark.models.loading import cache_root
+
+    name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+    for folder in (cache_root() / "logs", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text, encoding="utf-8")
+            return folder / name
+        except OSError:
+            continue
+    raise OSError("no folder to write the traceback to")
+
+
+def _exit_unexpected(err: Exception):
+    """The last guard: an error xbench did not foresee is one line and a saved traceback, status 1."""
+    import traceback
+
+    what = f"{type(err).__name__}: {str(err).strip().splitlines()[0][:300] if str(err).strip() else ''}".rstrip(": ")
+    try:
+        where = f"full traceback in {write_crash_log(traceback.format_exc())}"
+    except OSError:
+        where = "the traceback could not be saved"
+    click.echo(f"xbench: unexpected error: {what} ({where}); please report it with that file", err=True)
+    sys.exit(1)
+
+
 class XbenchGroup(click.Group):
-    """Turns XbenchError, and click's own usage errors, into one line on stderr and exit status 2."""
+    """Turns XbenchError, and click's own usage errors, into one line on stderr and exit status 2;
+    a stop signal into one line saying what was kept (status 130); anything else into one line
+    naming the error and the file holding its traceback (status 1)."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        from benchmark.signals import stop_on_signals
+
+        stop_on_signals()  # SIGTERM (timeout, kill, Slurm) stops as Ctrl-C does
         try:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Abort:
-            click.echo("xbench: interrupted; finished work is saved, run the same command again to resume",
-                       err=True)
-            sys.exit(130)
+            _exit_interrupted(KeyboardInterrupt())
         except click.ClickException as err:
             hint = f" (see: xbench {err.ctx.command_path.partition(' ')[2]} --help)".replace("  ", " ") \
                 if getattr(err, "ctx", None) is not None else ""
@@ -47,10 +103,12 @@ class XbenchGroup(click.Group):
         except XbenchError as err:
             click.echo(f"xbench: error: {err}", err=True)
             sys.exit(err.exit_code)
-        except KeyboardInterrupt:
-            click.echo("xbench: interrupted; finished work is saved, run the same command again to resume",
-                       err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as err:
+            _exit_interrupted(err)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as err:  # noqa: BLE001 - the last guard: no user sees a raw traceback
+            _exit_unexpected(err)
 
 
 @click.group(cls=XbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,6 +120,20 @@ def cli():
     on every target language, and compare them with confidence intervals and significance
     tests corrected for testing many languages.
     """
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses nan and infinities (click's FloatRange lets nan through)."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 task_option = click.option("--task", "task_name", default="wikiann", show_default=True,
@@ -187,7 +259,7 @@ def grid_options(command):
                      help="Training recipe from the task file (xtreme, the default, or quick)."),
         click.option("--seeds", default="1", show_default=True, help="Seeds, e.g. 1,2,3 or 1-3: one fine-tune each."),
         click.option("--epochs", type=int, default=None, help="Override the recipe's epochs."),
-        click.option("--lr", type=float, default=None, help="Override the recipe's learning rate."),
+        click.option("--lr", type=FiniteFloat(), default=None, help="Override the recipe's learning rate."),
         click.option("--batch-size", type=int, default=None,
                      help="Override the recipe's batch size (sentence windows)."),
         click.option("--max-length", type=int, default=None, help="Override the recipe's window in subwords; "
@@ -278,9 +350,12 @@ def launch_options(command):
               help="Where to train and evaluate: auto (a CUDA GPU if PyTorch sees one, else the CPU), "
                    "cpu, cuda or cuda:N.")
 @click.option("--overwrite", type=click.Choice(["never", "only-missing", "always"]), default="only-missing",
-              show_default=True, help="never: keep existing result files; only-missing: compute what is "
-              "missing and resume interrupted training; always: recompute everything.")
-@click.option("--checkpoint-every", type=float, default=300.0, show_default=True,
+              show_default=True, help="never: keep existing result files (and say which scores are stale); "
+              "only-missing: compute what is missing, scores whose test data changed or whose predictions "
+              "file is damaged, and resume interrupted training; always: recompute the result files, built "
+              "beside the old ones and swapped in when complete (interrupted, the old result stays whole; "
+              "the targets the old result holds beyond --targets are recomputed too, never dropped).")
+@click.option("--checkpoint-every", type=FiniteFloat(min=0), default=300.0, show_default=True,
               help="Seconds between training checkpoints (also saved at every epoch end).")
 @click.option("--name", "model_alias", default=None,
               help="Name of a local model folder on leaderboards and in result paths (default: the folder's "
@@ -304,13 +379,10 @@ def run_command(bf16, device, overwrite, checkpoint_every, model_alias, save_mod
     (model, seed) is one unit of work: run here one after another, side by side on this
     machine's GPUs (--launcher local), or as a Slurm job array (--launcher slurm).
     """
-    from pathlib import Path
 
     from benchmark.launch import LaunchOptions, run
     from benchmark.slurm import SlurmOptions
 
-    if checkpoint_every < 0:
-        raise XbenchError(f"--checkpoint-every must be >= 0, got {checkpoint_every}")
     options = _run_options(grid, overwrite=overwrite, bf16=bf16, device=device, checkpoint_every_s=checkpoint_every,
                            dry_run=dry_run, model_alias=model_alias,
                            save_model_dir=Path(save_model) if save_model else None)
@@ -395,28 +467,38 @@ def status(**grid):
               help="Comma-separated outputs: md (markdown + PNG), csv, json.")
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
               help="Bootstrap resamples for every interval and test.")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+@click.option("--alpha", type=FiniteFloat(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Significance level, after Holm-Bonferroni correction.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap draws.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Seed of the bootstrap draws.")
 @click.option("--reference", type=click.Path(dir_okay=False), default=None,
               help="CSV of published English-to-X F1 (lang,en_to_x); default: Rahimi et al. 2019 from "
                    "../shared/reference/rahimi2019.csv or $XBENCH_REFERENCE.")
-def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference):
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Data to check stored scores against: a score whose test data changed since it was "
+                   "computed is marked stale (‡). Default: the local folder each result was computed from "
+                   "(no check where there is none).")
+def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference, data_dir):
     """Write leaderboards with confidence intervals and corrected significance tests.
 
-    Needs only the results folder: no model and no data. One report per (task, source).
+    Needs only the results folder (and, to mark stale scores, the data if it is at hand). One
+    report per (task, source). A damaged result or predictions file is skipped with one line
+    that says how to recompute it; the report goes on with the rest.
     """
-    from pathlib import Path
-
-    from benchmark.report import default_reference, write_reports
+    from benchmark.folders import check_writable_folder
+    from benchmark.report import default_reference, read_reference, write_reports
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in chosen if f not in ("md", "csv", "json")]
     if unknown or not chosen:
         raise XbenchError(f"--format: unknown output {', '.join(unknown) or '(none)'}; choose from md, csv, json")
-    written = write_reports(Path(setting("results_dir", results_dir)), Path(setting("reports_dir", reports_dir)),
-                            chosen, resamples, seed, alpha,
-                            Path(reference) if reference else default_reference())
+    reports_dir = setting("reports_dir", reports_dir)
+    check_writable_folder(Path(reports_dir), "reports folder", "pass another --reports-dir")
+    if reference:
+        read_reference(Path(reference), required=True)  # a bad file given by hand stops before any work
+    written = write_reports(Path(setting("results_dir", results_dir)), Path(reports_dir), chosen, resamples, seed,
+                            alpha, Path(reference) if reference else default_reference(),
+                            data_dir=Path(data_dir) if data_dir else None, reference_required=bool(reference))
     for path in written:
         click.echo(f"wrote {path}")
 
@@ -430,15 +512,15 @@ def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference)
 @click.option("--source", default=None, help="Only runs from this source (e.g. en, or de+en).")
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
               help="Bootstrap resamples.")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+@click.option("--alpha", type=FiniteFloat(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Significance level, after Holm-Bonferroni correction across languages.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap draws.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Seed of the bootstrap draws.")
 def compare(model_a, model_b, results_dir, task_name, source, resamples, alpha, seed):
     """Compare two models language by language: difference, CI, raw and Holm-corrected p.
 
     Ends with the count "A better on K of L languages" at the corrected level.
     """
-    from pathlib import Path
 
     from benchmark.report import compare_table
 
@@ -455,7 +537,8 @@ def compare(model_a, model_b, results_dir, task_name, source, resamples, alpha, 
               help="German test sentences for both evaluations.")
 @click.option("--epochs", type=click.IntRange(min=1), default=2, show_default=True, help="Training epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Training batch size.")
-@click.option("--lr", type=float, default=5e-5, show_default=True, help="Learning rate for both loops.")
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=5e-5, show_default=True,
+              help="Learning rate for both loops.")
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
               help="Bootstrap resamples in the statistics benchmark.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of both training runs.")
@@ -466,7 +549,6 @@ def bench(data_dir, model_name, train_sentences, eval_sentences, epochs, batch_s
     about 15 minutes on 2 CPU cores.
     """
     import tempfile
-    from pathlib import Path
 
     from benchmark.bench import run_bench
 

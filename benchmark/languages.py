@@ -33,6 +33,7 @@ def expand_language_spec(task: Task, spec: str, source: DataSource) -> tuple[str
     for item in items:
         if item == ALL:
             available = source.available_languages(task)
+            note_ignored(task, source)
             codes.extend(available if available is not None else task.languages)
         elif item in task.language_sets:
             codes.extend(task.language_sets[item])
@@ -44,6 +45,17 @@ def expand_language_spec(task: Task, spec: str, source: DataSource) -> tuple[str
                               f"sets: {', '.join(task.language_sets)}, {ALL}; "
                               "`xbench languages` lists the codes")
     return tuple(dict.fromkeys(codes))
+
+
+def note_ignored(task: Task, source: DataSource) -> None:
+    """One line listing what in a data folder is not data of the task (asked for ``all``)."""
+    import sys
+
+    if source.kind == "hub":
+        return
+    ignored = source.inventory(task)[1]
+    if ignored:
+        print(f"note: ignored in {source.root}: {', '.join(ignored)}", file=sys.stderr)
 
 
 def select_languages(task: Task, spec: str, source: DataSource) -> LanguageSelection:

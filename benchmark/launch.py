@@ -83,7 +83,7 @@ def run(options: RunOptions, launch: LaunchOptions | None = None) -> list[Path]:
     # Models first: a hub model that cannot be had should fail at once, before any data is read.
     # Jobs then load it from the cache (compute nodes often have no internet).
     folders = {spec.name: model_folder(spec) for spec in grid.specs}
-    pending = pending_targets(grid.units, options.overwrite)
+    pending = pending_targets(grid.units, options.overwrite, grid.source)
     if pending:
         preflight_data(grid.task, grid.source, grid.sources, pending, options.show_progress)
     if launch.launcher == "in-process":

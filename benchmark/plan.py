@@ -20,6 +20,7 @@ from benchmark.results import read_result, recipe_key, result_path, source_key
 from benchmark.tasks import Recipe, Task, get_task
 from benchmark.unit import (
     Unit,
+    _extra_stored_targets,
     _limited,
     identity_refusal,
     run_identity,
@@ -65,6 +66,10 @@ class Grid:
     units: list[Unit]
 
 
+MAX_SEEDS = 1000  # one fine-tune each: more in one command is a typo (1-100000000), not a plan
+MAX_SEED = 2**32 - 1  # what every generator xbench seeds (torch, numpy) accepts
+
+
 def parse_seeds(text: str) -> tuple[int, ...]:
     """``"1,2,3"`` or ``"1-3"`` into seeds; one clear line for anything else."""
     seeds: list[int] = []
@@ -74,13 +79,20 @@ def parse_seeds(text: str) -> tuple[int, ...]:
                 low, high = (int(x) for x in part.split("-", 1))
                 if high < low:
                     raise ValueError
+                if high - low + 1 + len(seeds) > MAX_SEEDS:
+                    raise XbenchError(f"--seeds: {part!r} is {high - low + 1} seeds; at most {MAX_SEEDS} in one "
+                                      "command (each seed is one fine-tune)")
                 seeds.extend(range(low, high + 1))
             else:
                 seeds.append(int(part))
         except ValueError:
             raise XbenchError(f"--seeds: {part!r} is not a seed; give integers like 1,2,3 or 1-3") from None
-    if any(s < 0 for s in seeds):
-        raise XbenchError("--seeds: seeds must be >= 0")
+    if any(s < 0 or s > MAX_SEED for s in seeds):
+        bad = next(s for s in seeds if s < 0 or s > MAX_SEED)
+        raise XbenchError(f"--seeds: {bad} is out of range; seeds go from 0 to {MAX_SEED}")
+    if len(seeds) > MAX_SEEDS:
+        raise XbenchError(f"--seeds: {len(seeds)} seeds; at most {MAX_SEEDS} in one command (each seed is one "
+                          "fine-tune)")
     if len(set(seeds)) != len(seeds):
         raise XbenchError(f"--seeds: a seed is repeated in {text!r}")
     return tuple(seeds)
@@ -92,8 +104,9 @@ def _echo(message: str = "") -> None:
     click.echo(message, err=True)
 
 
-def plan_grid(options: RunOptions, quiet: bool = False) -> Grid:
-    """Check the options and list the units, one per (model, seed), in the order given."""
+def plan_grid(options: RunOptions, quiet: bool = False, writes: bool = True) -> Grid:
+    """Check the options and list the units, one per (model, seed), in the order given.
+    ``writes``: the caller will write results (``xbench status`` only reads)."""
     task = get_task(options.task)
     if options.overwrite not in OVERWRITE_MODES:
         raise XbenchError(f"--overwrite must be one of {', '.join(OVERWRITE_MODES)}")
@@ -102,6 +115,8 @@ def plan_grid(options: RunOptions, quiet: bool = False) -> Grid:
     recipe_dir = recipe_key(recipe.as_dict(), declared.as_dict())
     if options.test_limit is not None and options.test_limit < 1:
         raise XbenchError(f"--test-limit must be >= 1, got {options.test_limit}")
+    if writes and not options.dry_run:
+        check_output_folders(Path(options.results_dir))
     source = resolve_source(options.data_dir)
     if options.model_alias is not None and len(set(options.models)) != 1:
         raise XbenchError("--name names one local model folder; give exactly one --model with it")
@@ -123,6 +138,16 @@ def plan_grid(options: RunOptions, quiet: bool = False) -> Grid:
     return Grid(task, recipe, source, sources, selection, specs, units)
 
 
+def check_output_folders(results_dir: Path) -> None:
+    """The cache (checkpoints, converted models) and the results folder must be writable: checked
+    before any model is loaded or any data read, and without creating either."""
+    from benchmark.folders import check_writable_folder
+    from benchmark.models.loading import CACHE_ENV, cache_root
+
+    check_writable_folder(cache_root(), "cache folder", f"set ${CACHE_ENV} to a writable folder")
+    check_writable_folder(results_dir, "results folder", "pass another --results-dir")
+
+
 def done_targets(path: Path, overwrite: str) -> set[str]:
     """Targets a result file already holds (none when it will be recomputed or cannot be read)."""
     if overwrite == "always" or not path.exists():
@@ -141,14 +166,24 @@ def has_work(unit: Unit, overwrite: str) -> bool:
     return bool(set(unit.selection.present) - done_targets(unit.path, overwrite))
 
 
-def pending_targets(units: list[Unit], overwrite: str) -> list[str]:
-    """Targets some unit still has to evaluate."""
-    pending: set[str] = set()
+def pending_targets(units: list[Unit], overwrite: str, source) -> list[str]:
+    """Targets some unit still has to evaluate (damaged result files count as pending: the unit
+    itself will then say what is wrong with them); under ``always``, also the other targets the
+    stored results hold, which a replacement recomputes."""
+    pending: dict[str, None] = {}
     for unit in units:
+        targets = unit.selection.present
         if overwrite == "never" and unit.path.exists():
             continue
-        pending |= set(unit.selection.present) - done_targets(unit.path, overwrite)
-    return [t for t in units[0].selection.present if t in pending] if units else []
+        done = done_targets(unit.path, overwrite)
+        pending.update((t, None) for t in targets if t not in done)
+        if overwrite == "always" and unit.path.exists():
+            try:
+                stored = read_result(unit.path)
+            except XbenchError:
+                continue
+            pending.update((t, None) for t in _extra_stored_targets(unit.path, stored, targets, source))
+    return list(pending)
 
 
 def preflight_data(task: Task, source: DataSource, sources, targets, show_progress: bool) -> None:

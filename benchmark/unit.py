@@ -33,8 +33,13 @@ from benchmark.jobs import current_job
 from benchmark.languages import LanguageSelection
 from benchmark.models.registry import ModelSpec, weights_sha256
 from benchmark.results import (
-    predictions_path,
+    new_sidecar,
     read_result,
+    referenced_sidecars,
+    remove_unreferenced_sidecars,
+    sidecar_problem,
+    staging_path,
+    swap_in_replacement,
     write_predictions,
     write_result,
 )
@@ -219,13 +224,19 @@ def result_lock(path: Path):
     """Hold the lock of one result file: two processes on one results folder take turns."""
     from filelock import FileLock, Timeout
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(path.with_name(f".{path.name}.lock")))
+    lock_file = path.with_name(f".{path.name}.lock")
     try:
-        lock.acquire(timeout=1)
-    except Timeout:
-        _echo(f"waiting: another xbench process is working on {path}")
-        lock.acquire()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(lock_file))
+        try:
+            lock.acquire(timeout=1)
+        except Timeout:
+            _echo(f"waiting: another xbench process is working on {path}")
+            lock.acquire()
+    except OSError as err:
+        raise XbenchError(f"cannot write in {path.parent} or take its lock {lock_file.name} "
+                          f"({err.strerror or err}): a read-only folder, or a lock file of another user? "
+                          "Make it writable, or pass another --results-dir") from None
     try:
         yield
     finally:
@@ -234,37 +245,70 @@ def result_lock(path: Path):
 
 def _run_locked(task, source, sources, selection, recipe, planned: Unit, folder: Path, device,
                 options: RunOptions) -> None:
+    from benchmark.signals import Stopped
+
+    replacing = options.overwrite == "always" and planned.path.exists()
+    try:
+        _compute(task, source, sources, selection, recipe, planned, folder, device, options, replacing)
+    except Stopped as err:
+        path = planned.path
+        if replacing and not getattr(err, "swapped", False):
+            waiting = "; the replacement so far waits beside it" if staging_path(path).exists() else ""
+            err.kept = "; ".join(filter(None, [f"{path} is unchanged{waiting}", err.kept]))
+        elif err.kept is None:
+            err.kept = f"finished targets are saved in {path}"
+        raise
+
+
+def _compute(task, source, sources, selection, recipe, planned: Unit, folder: Path, device,
+             options: RunOptions, replacing: bool) -> None:
+    """Train (or resume) one (model, seed) and evaluate the targets it still lacks.
+
+    ``replacing`` (``--overwrite always`` over a stored result): the new result is built beside
+    the stored one and swapped in at the end, so an interruption leaves the old one whole.
+    """
     from benchmark.hardware import describe_device, resolve_bf16
 
     spec, seed, path = planned.spec, planned.seed, planned.path
     label = f"{spec.name} seed {seed}"
-    existing = read_result(path) if path.exists() else None
-    if existing is not None and options.overwrite == "never":
-        _echo(f"{label}: {path} exists; kept as it is (--overwrite never)")
+    if options.overwrite == "never" and path.exists():
+        _say_kept(task, source, path, label, selection.present)
         return
-    if existing is not None and options.overwrite == "always":
-        shutil.rmtree(path.with_suffix(".predictions"), ignore_errors=True)
-        path.unlink()
-        existing = None
-    done = set(existing["targets"]) if existing else set()
-    todo = [t for t in selection.present if t not in done]
     bf16, bf16_note = resolve_bf16(options.bf16, device)
     train_parts = {lang: _limited(read_sentences(task, source, lang, "train"), recipe.train_limit) for lang in sources}
     dev_parts = {lang: _limited(read_sentences(task, source, lang, "validation"), recipe.dev_limit) for lang in sources}
     train_sha = {lang: content_sha256(s) for lang, s in train_parts.items()}
     identity = run_identity(task, spec, sources, seed, recipe, bf16, train_sha)
-    if existing is not None:
-        refusal = identity_refusal(existing, identity, path) or \
-            test_limit_refusal(existing, selection.present, options.test_limit, path)
-        if refusal:
-            raise XbenchError(refusal)
+    if replacing:
+        stored, result = _start_replacement(path, identity, label)
+        targets = _replacement_targets(path, stored, selection.present, source, label)
+        todo = [t for t in targets if t not in (result or {}).get("targets", {})]
+    else:
+        stored = read_result(path) if path.exists() else None
+        if stored is not None:
+            refusal = identity_refusal(stored, identity, path) or \
+                test_limit_refusal(stored, selection.present, options.test_limit, path)
+            if refusal:
+                raise XbenchError(refusal)
+        redo = _targets_to_redo(task, source, path, stored, selection.present)
+        for lang, why in redo.items():
+            _echo(f"{label} {lang}: {why}; recomputing it")
+        done = set(stored["targets"]) - set(redo) if stored else set()
+        todo = [t for t in selection.present if t not in done]
+        result = stored
     keep = saved_model_path(options.save_model_dir, path, options.results_dir) if options.save_model_dir else None
     if keep is not None and keep.exists():
         from benchmark.models.saving import check_saved_identity
 
         check_saved_identity(keep, identity)
+    if not todo and replacing:  # a replacement interrupted just before its swap: finish it
+        _finish(path, result, replacing, checkpoint_dir_for(identity, path), label)
+        return
     if not todo and (keep is None or keep.exists()):
         _echo(f"{label}: all {len(selection.present)} targets done in {path}")
+        # A run stopped after its last write leaves its checkpoint and replaced predictions behind.
+        remove_unreferenced_sidecars(path, stored)
+        shutil.rmtree(checkpoint_dir_for(identity, path), ignore_errors=True)
         return
 
     from benchmark.models.loading import load_token_classifier, load_tokenizer
@@ -313,7 +357,7 @@ def _run_locked(task, source, sources, selection, recipe, planned: Unit, folder:
             "identity": identity, "model": spec.name, "max_length": recipe.max_length,
             "eval_batch_size": recipe.eval_batch_size, "bf16": bf16})
         _echo(f"{label}: fine-tuned model kept in {keep}")
-    result = existing or {
+    result = result or {
         "task": task.name, "task_version": task.version, "identity": identity,
         "model": {"name": spec.name, "key": spec.key, "hub_id": spec.hub_id, "family": spec.family,
                   "random_init": spec.random_init,
@@ -325,6 +369,7 @@ def _run_locked(task, source, sources, selection, recipe, planned: Unit, folder:
     }
     result["config"] = {"bf16": bf16, "bf16_note": bf16_note, "device": describe_device(device),
                         "data_source": source.describe(),
+                        "data_dir": str(source.root.resolve()) if source.root is not None else None,
                         "checkpoint_every_s": options.checkpoint_every_s}
     job = current_job()
     if job is not None:  # where its log is, for whoever reads the result later
@@ -339,15 +384,135 @@ def _run_locked(task, source, sources, selection, recipe, planned: Unit, folder:
         "data_sha256": {"train": train_sha, "validation": {k: content_sha256(v) for k, v in dev_parts.items()}},
     }
     result["warnings"] = warnings
+    write_to = staging_path(path) if replacing else path
     if keep is not None:
         result["saved_model"] = {"path": str(keep.resolve()), "sha256": weights_sha256(keep)}
-        write_result(path, result)
-    _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label)
+        write_result(write_to, result)
+    # A new score's predictions never overwrite a file the stored result still refers to.
+    in_use = referenced_sidecars(path, stored) if stored is not None or not replacing else \
+        set(path.with_suffix(".predictions").glob("*.json.gz"))
+    _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label,
+                      write_to=write_to, in_use=in_use)
+    _finish(path, result, replacing, checkpoint_dir, label)
+
+
+def _finish(path: Path, result: dict, replacing: bool, checkpoint_dir: Path, label: str) -> None:
+    """Swap a replacement in, remove the predictions no result refers to, and the checkpoint."""
+    from benchmark.signals import Stopped
+
+    if replacing:
+        try:
+            swap_in_replacement(path)
+        except Stopped as err:  # it waited for the swap: the new result is in place
+            err.swapped, err.kept = True, f"{path} now holds the new result"
+            raise
+        _echo(f"{label}: replaced {path} with the new result")
+    remove_unreferenced_sidecars(path, result)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
 
 
+def _say_kept(task, source, path: Path, label: str, targets) -> None:
+    """``--overwrite never`` over a stored result: keep it, and say which of its scores are stale."""
+    try:
+        stored = read_result(path)
+    except XbenchError as err:
+        _echo(f"{label}: {path} exists but cannot be read ({err}); kept as it is (--overwrite never)")
+        return
+    stale = [lang for lang in targets if lang in stored["targets"] and _is_stale(task, source, stored["targets"][lang],
+                                                                             lang)]
+    if stale:
+        _echo(f"{label}: {path} kept as it is (--overwrite never), but its scores of {', '.join(stale)} are "
+              "stale: the test data changed since they were scored; --overwrite only-missing recomputes them")
+    else:
+        _echo(f"{label}: {path} exists; kept as it is (--overwrite never)")
+
+
+def _is_stale(task, source, stored_target: dict, lang: str) -> bool:
+    from benchmark.staleness import is_stale
+
+    return is_stale(task, source, stored_target, lang)
+
+
+def _targets_to_redo(task, source, path: Path, stored: dict | None, targets) -> dict[str, str]:
+    """Stored targets to compute again, with why: a missing or damaged predictions file, or
+    test data that changed since the score was computed (a score must stay tied to its data)."""
+    redo: dict[str, str] = {}
+    for lang in targets:
+        target = (stored or {}).get("targets", {}).get(lang)
+        if target is None:
+            continue
+        problem = sidecar_problem(path, target)
+        if problem:
+            redo[lang] = problem
+        elif _is_stale(task, source, target, lang):
+            redo[lang] = f"its test data changed since it was scored (test_sha256 differs, {source.describe()})"
+    return redo
+
+
+def _start_replacement(path: Path, identity: dict, label: str) -> tuple[dict | None, dict | None]:
+    """(the stored result if readable, a staged replacement to resume if there is one).
+
+    ``--overwrite always`` never reads the stored result to decide anything but which targets
+    it holds: a damaged one is replaced like any other.
+    """
+    try:
+        stored = read_result(path)
+    except XbenchError as err:
+        stored = None
+        _echo(f"{label}: the stored result cannot be read ({err}); it will be replaced")
+    stage = staging_path(path)
+    staged = None
+    if stage.exists():
+        try:
+            staged = read_result(stage)
+        except XbenchError:
+            staged = None
+        if staged is not None and staged.get("identity") == identity:
+            _echo(f"{label}: resuming the replacement of {path} ({len(staged['targets'])} target(s) already "
+                  "recomputed)")
+        else:
+            staged = None
+            stage.unlink(missing_ok=True)
+    return stored, staged
+
+
+def _replacement_targets(path: Path, stored: dict | None, asked, source, label: str) -> list[str]:
+    """What a replacement computes: the targets asked for, and every other target the stored
+    result holds (a replacement never drops a score silently; see ``--overwrite`` in --help)."""
+    extra = _extra_stored_targets(path, stored, asked, source)
+    if extra:
+        _echo(f"{label}: also recomputing {', '.join(extra)}, which the stored result holds (the replacement "
+              "keeps every target)")
+    return list(asked) + extra
+
+
+def replacement_extra_targets(path: Path, asked, source, label: str) -> list[str]:
+    """The targets a stored result holds beyond ``asked``, which its replacement recomputes too
+    (an unreadable stored result holds none that can be known)."""
+    try:
+        stored = read_result(path)
+    except XbenchError:
+        return []
+    extra = _extra_stored_targets(path, stored, asked, source)
+    if extra:
+        _echo(f"{label}: also recomputing {', '.join(extra)}, which the stored result holds (the replacement "
+              "keeps every target)")
+    return extra
+
+
+def _extra_stored_targets(path: Path, stored: dict | None, asked, source) -> list[str]:
+    """Targets a stored result holds beyond those asked for; one without data stops the run."""
+    extra = [t for t in (stored or {}).get("targets", {}) if t not in asked]
+    lacking = [t for t in extra if not source.has_language(t)]
+    if lacking:
+        raise XbenchError(f"{path} holds targets {', '.join(lacking)} with no test data in {source.describe()}: "
+                          "replacing it would drop them; point --data-dir at their data, or delete the "
+                          "result file first to start over")
+    return extra
+
+
 def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label,
-                      label_map=None):
+                      label_map=None, write_to: Path | None = None, in_use: set[Path] | None = None):
     """Evaluate ``todo`` one target at a time, writing the result after each (so nothing done is lost).
 
     ``label_map`` maps the model's label ids to the task's, for a model with labels of its own
@@ -357,6 +522,9 @@ def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16
     from benchmark.evaluate import ids_to_tags, predict_word_tags, score, sentence_counts
     from benchmark.progress import progress
 
+    write_to = write_to or path
+    # A new score's predictions never overwrite a file the stored result still refers to.
+    in_use = referenced_sidecars(path, result) if in_use is None else in_use
     sizes = count_test_sentences(task, source, todo, options.test_limit)
     bar = progress(sum(sizes.values()), f"evaluating {label} on {len(todo)} target(s)", "sentences",
                    enabled=options.show_progress)
@@ -373,7 +541,7 @@ def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16
         fault_point("evaluate")
         counts = sentence_counts(test.tags, tags)
         scores = score(test.tags, tags)
-        sidecar = predictions_path(path, lang)
+        sidecar = new_sidecar(path, lang, in_use)
         sha = write_predictions(sidecar, {
             "lang": lang, "labels": list(task.labels),
             "tags": ["".join(str(int(i)) for i in row) for row in predicted],
@@ -386,7 +554,7 @@ def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16
             "seconds": round(time.perf_counter() - started, 2),
             "predictions": {"file": str(sidecar.relative_to(path.parent)), "sha256": sha},
         }
-        write_result(path, result)
+        write_result(write_to, result)
         bar.write(f"{label} {lang}: F1 {100 * scores['f1']:.2f} ({len(test):,} sentences, "
                   f"{time.perf_counter() - started:.0f} s)")
     bar.close()
@@ -422,9 +590,10 @@ def final_table(task: Task, paths: list[Path], targets) -> str:
     rows = []
     columns = []
     for path in paths:
-        if not path.exists():
+        try:
+            result = read_result(path)
+        except XbenchError:  # absent, or damaged and kept under --overwrite never (already said)
             continue
-        result = read_result(path)
         columns.append(f"{result['model']['name']} s{result['seed']}")
         rows.append({lang: result["targets"].get(lang, {}).get("f1") for lang in targets})
     table = [[lang, *(f"{100 * r[lang]:.1f}" if r.get(lang) is not None else "-" for r in rows)] for lang in targets]

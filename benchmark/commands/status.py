@@ -62,7 +62,7 @@ def checkpoint_step(unit: Unit, train_sha: dict) -> str | None:
 
 
 def status_table(options: RunOptions) -> str:
-    grid = plan_grid(options, quiet=True)
+    grid = plan_grid(options, quiet=True, writes=False)
     queued = _queue(grid.units)
     train_sha = None
     rows, failures = [], []
