@@ -108,7 +108,7 @@ def tiny_model(tmp_path_factory, corpus) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def isolated_cache(tmp_path, monkeypatch):
+def isolated_cache(tmp_path, tmp_path_factory, monkeypatch):
     """Checkpoints and converted models of a test go to its own folder, never the user's cache; and
     each test runs in its own empty working folder, so the checkout's xbench.toml (and any default
     folder such as results/) is not its own: a test that wants project settings writes them."""
@@ -116,6 +116,4 @@ def isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     for name in ("XBENCH_DATA_DIR", "XBENCH_RESULTS_DIR", "XBENCH_REPORTS_DIR"):
         monkeypatch.delenv(name, raising=False)
-    workdir = tmp_path / "workdir"
-    workdir.mkdir()
-    monkeypatch.chdir(workdir)
+    monkeypatch.chdir(tmp_path_factory.mktemp("workdir"))  # beside tmp_path: a test owns all of tmp_path
