@@ -79,7 +79,9 @@ def run(options: RunOptions, launch: LaunchOptions | None = None) -> list[Path]:
         return []
     check_writable_folder(Path(options.results_dir), "--results-dir")
     if launch.launcher != "in-process":
-        check_writable_folder(job_dir_of(launch, options), "--job-dir")
+        from benchmark.folders import check_writable_folder as check_folder
+
+        check_folder(job_dir_of(launch, options), "job folder", "pass another --job-dir")
     # Models first: a hub model that cannot be had should fail at once, before any data is read.
     # Jobs then load it from the cache (compute nodes often have no internet).
     folders = {spec.name: model_folder(spec) for spec in grid.specs}

@@ -242,8 +242,8 @@ def test_launcher_options_that_cannot_work(models, panx_dir, tmp_path, extra, ex
 @SLURM
 @pytest.mark.parametrize("extra, expected", [
     (["--partition", "nosuch"], "--partition nosuch: no such partition; this cluster has "),
-    (["--results-dir", "/proc/xbench-results"], "--results-dir folder /proc/xbench-results is not writable"),
-    (["--job-dir", "/proc/xbench-jobs"], "--job-dir folder /proc/xbench-jobs is not writable"),
+    (["--results-dir", "/proc/xbench-results"], "results folder /proc/xbench-results is not writable"),
+    (["--job-dir", "/proc/xbench-jobs"], "job folder /proc/xbench-jobs is not writable"),
     (["--time", "soon"], "--time: 'soon' is not a time"),
     (["--sbatch", "=x"], "--sbatch '=x': give an sbatch option as KEY=VALUE"),
     (["--sbatch", "no-such-option=1"], "unrecognized option '--no-such-option=1'"),
