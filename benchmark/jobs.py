@@ -136,6 +136,8 @@ def preemption_requeues():
     if getattr(requeue, "__name__", "") != "checkpoint_and_try_requeue":
         yield
         return
+    # submitit's usual checkpoint signal (job._interrupt(), or --sbatch signal=USR2@90) means the same.
+    signal.signal(signal.SIGUSR2, lambda *_: os.kill(os.getpid(), signal.SIGTERM))
     try:
         yield
     except Stopped as stop:

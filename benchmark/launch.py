@@ -158,6 +158,7 @@ def launch_jobs(grid: Grid, options: RunOptions, launch: LaunchOptions, partitio
     """Submit the units with work left and (unless --no-wait) wait for them; returns the failed
     units, or None when not waiting."""
     job_dir = job_dir_of(launch, options)
+    job_dir.mkdir(parents=True, exist_ok=True)
     todo = []
     for unit in grid.units:
         if has_work(unit, options.overwrite):
