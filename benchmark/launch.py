@@ -77,7 +77,6 @@ def run(options: RunOptions, launch: LaunchOptions | None = None) -> list[Path]:
     if options.dry_run:
         click.echo(describe_plan(grid, device, options))
         return []
-    check_writable_folder(Path(options.results_dir), "--results-dir")
     if launch.launcher != "in-process":
         from benchmark.folders import check_writable_folder as check_folder
 
@@ -88,6 +87,7 @@ def run(options: RunOptions, launch: LaunchOptions | None = None) -> list[Path]:
     pending = pending_targets(grid.units, options.overwrite, grid.source)
     if pending:
         preflight_data(grid.task, grid.source, grid.sources, pending, options.show_progress)
+    check_writable_folder(Path(options.results_dir), "--results-dir")
     if launch.launcher == "in-process":
         for unit in grid.units:
             unit.run(folders[unit.spec.name], device)
