@@ -145,7 +145,8 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), d
 @cli.command()
 @task_option
 @click.option("--set", "language_set", default="all", show_default=True,
-              help="Language set (rahimi41, xtreme40, xtreme-r48, all) or comma-separated codes.")
+              help="Language set (rahimi41, xtreme40, xtreme-r48, wikiann-all; all: every language with data "
+                   "at the source) or comma-separated codes.")
 @data_dir_option
 def languages(task_name, language_set, data_dir):
     """List a language set: name, script, sentences per split, and whether data is present."""
@@ -249,15 +250,17 @@ def grid_options(command):
         click.option("--source", default="en", show_default=True, callback=_comma_list,
                      help="Source language(s) to fine-tune on; several (en,de) train on their union."),
         click.option("--targets", default="all", show_default=True,
-                     help="Target languages: codes (de,fr), a set (rahimi41, xtreme40, xtreme-r48) or all "
-                          "(every language with data at the source)."),
+                     help="Target languages: codes (de,fr), a set (rahimi41, xtreme40, xtreme-r48, wikiann-all) "
+                          "or all (every language with data at the source)."),
         click.option("--model", "--models", "models", default="me5-small", show_default=True,
                      callback=_comma_list,
                      help="Model(s), comma-separated: registered names (xbench models), <name>-random, "
                           "hub ids or local folders."),
         click.option("--recipe", default=None,
                      help="Training recipe from the task file (xtreme, the default, or quick)."),
-        click.option("--seeds", default="1", show_default=True, help="Seeds, e.g. 1,2,3 or 1-3: one fine-tune each."),
+        click.option("--seeds", default="1", show_default=True,
+                     help="Seeds, e.g. 1,2,3 or 1-3: one fine-tune each (seeds 0 to 4294967295, at most 1000 per "
+                          "command)."),
         click.option("--epochs", type=int, default=None, help="Override the recipe's epochs."),
         click.option("--lr", type=FiniteFloat(), default=None, help="Override the recipe's learning rate."),
         click.option("--batch-size", type=int, default=None,
@@ -461,10 +464,11 @@ def status(**grid):
 @click.option("--results-dir", type=click.Path(file_okay=False), default=None,
               help=f"{SETTING_DEFAULTS['results_dir']} Folder of result files written by xbench run (read only).")
 @click.option("--reports-dir", type=click.Path(file_okay=False), default=None,
-              help=f"{SETTING_DEFAULTS['reports_dir']} Where reports go: <task>-<source>.md with a PNG chart, "
-                   "and csv/json tables if asked.")
+              help=f"{SETTING_DEFAULTS['reports_dir']} Where reports go: <task>-<recipe>-<source>.md with its "
+                   "pictures (PNG and SVG), and csv/json/parquet tables if asked.")
 @click.option("--format", "formats", default="md", show_default=True,
-              help="Comma-separated outputs: md (markdown + PNG), csv, json.")
+              help="Comma-separated outputs: md (markdown with PNG and SVG pictures), csv, json (tables and the "
+                   "long per-seed, per-type scores), parquet (the long scores, through pandas).")
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
               help="Bootstrap resamples for every interval and test.")
 @click.option("--alpha", type=FiniteFloat(0, 1, min_open=True, max_open=True), default=0.05,
@@ -478,20 +482,26 @@ def status(**grid):
               help="Data to check stored scores against: a score whose test data changed since it was "
                    "computed is marked stale (‡). Default: the local folder each result was computed from "
                    "(no check where there is none).")
+@progress_options
 def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference, data_dir):
     """Write leaderboards with confidence intervals and corrected significance tests.
 
     Needs only the results folder (and, to mark stale scores, the data if it is at hand). One
-    report per (task, source). A damaged result or predictions file is skipped with one line
-    that says how to recompute it; the report goes on with the rest.
+    report per (task, recipe, source), named <task>-<recipe>-<source>; models evaluated as given
+    form their own (as-given) report. The headline is the zero-shot average (the source language's
+    own split is in-language and kept apart), beside the XTREME-style average that includes it.
+    Intervals combine a t interval over seeds with the sentence bootstrap (docs/statistics.md).
+    Progress shows on stderr. A damaged result or predictions file is skipped with one line that
+    says how to recompute it; the report goes on with the rest.
     """
     from benchmark.folders import check_writable_folder
     from benchmark.report import default_reference, read_reference, write_reports
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
-    unknown = [f for f in chosen if f not in ("md", "csv", "json")]
+    unknown = [f for f in chosen if f not in ("md", "csv", "json", "parquet")]
     if unknown or not chosen:
-        raise XbenchError(f"--format: unknown output {', '.join(unknown) or '(none)'}; choose from md, csv, json")
+        raise XbenchError(f"--format: unknown output {', '.join(unknown) or '(none)'}; "
+                          "choose from md, csv, json, parquet")
     reports_dir = setting("reports_dir", reports_dir)
     check_writable_folder(Path(reports_dir), "reports folder", "pass another --reports-dir")
     if reference:
@@ -516,6 +526,7 @@ def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference,
               show_default=True, help="Significance level, after Holm-Bonferroni correction across languages.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
               help="Seed of the bootstrap draws.")
+@progress_options
 def compare(model_a, model_b, results_dir, task_name, source, resamples, alpha, seed):
     """Compare two models language by language: difference, CI, raw and Holm-corrected p.
 
@@ -526,6 +537,35 @@ def compare(model_a, model_b, results_dir, task_name, source, resamples, alpha, 
 
     click.echo(compare_table(Path(setting("results_dir", results_dir)), model_a, model_b, task_name, source,
                              resamples, seed, alpha))
+
+
+@cli.command()
+@click.option("--model", "model_name", required=True, help="Model whose stored predictions to analyse.")
+@click.option("--target", required=True, help="Target language code.")
+@click.option("--results-dir", type=click.Path(file_okay=False), default=None,
+              help=f"{SETTING_DEFAULTS['results_dir']} Folder of result files.")
+@data_dir_option
+@click.option("--task", "task_name", default=None, help="Only results of this task (when the model has several).")
+@click.option("--recipe", default=None, help="Only results under this recipe key (quick, xtreme, as-given, ...).")
+@click.option("--source", default=None, help="Only runs from this source (e.g. en, or de+en).")
+@click.option("--seed", type=int, default=None, help="Which seed's predictions (default: the lowest seed).")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Entries per list of frequent errors.")
+@click.option("--examples", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Example sentences to show, most errors first.")
+def errors(model_name, target, results_dir, data_dir, task_name, recipe, source, seed, top, examples):
+    """What a model gets wrong on one language: missed, spurious, mis-typed and mis-bounded entities.
+
+    Reads the stored per-word predictions of a result and the test split's gold tags from the
+    data (checked against the checksum the result recorded); lists the most frequent errors with
+    their words and a few example sentences with gold and predicted entities in brackets.
+    """
+    from pathlib import Path
+
+    from benchmark.error_analysis import error_report
+
+    click.echo(error_report(Path(setting("results_dir", results_dir)), model_name, target, data_dir, task_name,
+                            recipe, source, seed, top, examples))
 
 
 @cli.command()

@@ -5,7 +5,7 @@ Both are handled alike: outside a protected block they raise :class:`Stopped` (a
 ``KeyboardInterrupt``) at once; inside :func:`deferred_stop_signals` the first one is only noted,
 so that a training step, a checkpoint or a result write completes, and a second one stops at once.
 A launcher that needs another signal handled the same way (submitit's checkpoint signal, say)
-passes it in ``signals``.
+calls ``stop_on_signals((SIGINT, SIGTERM, SIGUSR2))`` once; deferred blocks then hold it too.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class StopRequest:
 
 
 _active: list[StopRequest] = []  # the deferred blocks now open, outermost first
+_handled: list[int] = list(STOP_SIGNALS)  # what stop_on_signals installed: deferred blocks hold these
 
 
 def _name(signum: int) -> str:
@@ -60,22 +61,26 @@ def stop_on_signals(signals=STOP_SIGNALS) -> None:
     """
     if threading.current_thread() is not threading.main_thread():
         return
+    _handled[:] = list(signals)
     for sig in signals:
         signal.signal(sig, _raise_stopped)
 
 
-def ignore_stop_signals(signals=STOP_SIGNALS) -> None:
+def ignore_stop_signals(signals=None) -> None:
     """Once the process has said it was interrupted and is exiting: a second Ctrl-C during the
     interpreter's shutdown would otherwise print an "Exception ignored in atexit" traceback."""
     if threading.current_thread() is not threading.main_thread():
         return
-    for sig in signals:
+    for sig in signals or tuple(_handled):
         signal.signal(sig, signal.SIG_IGN)
 
 
 @contextmanager
-def deferred_stop_signals(signals=STOP_SIGNALS) -> Iterator[StopRequest]:
+def deferred_stop_signals(signals=None) -> Iterator[StopRequest]:
     """Hold stop signals back during a block that must not be cut in the middle.
+
+    ``signals``: default, those :func:`stop_on_signals` made stop signals (SIGINT and SIGTERM
+    unless a launcher added its own).
 
     The first signal sets ``request.requested``; code that can stop early (a training loop)
     polls it at safe points and raises ``request.stopped(kept=...)`` itself. A second signal
@@ -88,6 +93,7 @@ def deferred_stop_signals(signals=STOP_SIGNALS) -> Iterator[StopRequest]:
     if threading.current_thread() is not threading.main_thread():
         yield request
         return
+    signals = signals or tuple(_handled)
     previous = {sig: signal.getsignal(sig) for sig in signals}
 
     def note(signum, _frame):

@@ -32,8 +32,13 @@ def run_args(panx_dir, model, results, targets="en,de,ja", *extra):
             *RECIPE, *extra]
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
 def environment(cache: Path, **extra) -> dict:
-    env = {**os.environ, "XBENCH_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    """The subprocess runs this checkout's xbench (tests run in their own working folder)."""
+    env = {**os.environ, "XBENCH_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     env.pop("XBENCH_FAULT", None)
     return {**env, **extra}
 

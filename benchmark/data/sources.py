@@ -50,26 +50,32 @@ class DataSource:
             return self.root / lang / name
         raise ValueError(f"{self.kind} has no single file per split")
 
-    def available_languages(self, task: Task) -> list[str] | None:
-        """Languages of the task with data here, sorted; None for the hub, which is not listed offline."""
+    def available_languages(self, task: Task, include_undeclared: bool = False) -> list[str] | None:
+        """Languages of the task with data here, sorted (with ``include_undeclared``, also codes the
+        task does not declare); None for the hub, which is not listed offline."""
         if self.kind == "hub":
             return None
-        return self.inventory(task)[0]
+        declared, undeclared, _ = self.inventory(task)
+        return sorted(declared + undeclared) if include_undeclared else declared
 
-    def inventory(self, task: Task) -> tuple[list[str], list[str]]:
-        """(the task's languages with data here, sorted; what is ignored here, each with why).
+    def inventory(self, task: Task) -> tuple[list[str], list[str], list[str]]:
+        """(the task's languages with data here; codes with data the task does not declare; what is
+        ignored here, each entry with why), each sorted.
 
         A file that does not fit the layout (a backup, ``test-fo.orig.tsv``) or names a language
-        the task does not know (``test-zz.tsv``) is never a target: it is listed, not read.
+        the task does not know (``test-zz.tsv``) is never a target of ``all``: it is listed, not read.
         """
         found: set[str] = set()
+        undeclared: set[str] = set()
         ignored: list[str] = []
 
         def consider(code: str, entry: str) -> None:
             if code in task.languages:
                 found.add(code)
             else:
-                ignored.append(f"{entry} (language {code!r} is not in task {task.name})")
+                undeclared.add(code)
+                ignored.append(f"{entry} (language {code!r} is not declared by task {task.name}; "
+                               "a target only by name)")
 
         entries = sorted(p for p in self.root.iterdir() if not p.name.startswith("."))
         if self.kind == "panx":
@@ -92,7 +98,7 @@ class DataSource:
                     consider(p.name, p.name + "/")
                 else:
                     ignored.append(f"{p.name} (not a <lang>/ folder of parquet files)")
-        return sorted(found), ignored
+        return sorted(found), sorted(undeclared), ignored
 
     def has_language(self, lang: str) -> bool:
         if self.kind == "hub":
