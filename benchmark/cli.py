@@ -189,13 +189,30 @@ def config_command():
 
 
 @cli.command()
-def models():
+@click.option("--download", is_flag=True,
+              help="Fetch the NAMEd models into the Hugging Face cache now (hub models; offline ones are built "
+                   "into xbench's cache), for machines or cluster nodes that have no internet later.")
+@click.argument("names", nargs=-1)
+def models(download, names):
     """List the model registry: family, parameters, pretraining languages, availability here.
 
     Availability: installed (an offline package ships it), cached (in the Hugging Face cache),
     hub-only (needs the Hugging Face Hub). Any other hub id or local folder also works with
     --model, and <name>-random gives a registered architecture with random weights.
+
+    With --download NAME...: fetch those models once (registered names or hub ids), so that
+    jobs load them from the cache only (xbench's Slurm and local jobs never reach the Hub).
     """
+    if names and not download:
+        raise XbenchError(f"xbench models takes model names only with --download (got {' '.join(names)})")
+    if download and not names:
+        raise XbenchError("--download: name the models to fetch, e.g. xbench models --download xlmr-base mbert")
+    if download:
+        from benchmark.commands.models import download_models
+
+        for line in download_models(names):
+            click.echo(line)
+        return
     from benchmark.commands.models import models_table
 
     click.echo(models_table())
@@ -225,41 +242,116 @@ def _comma_list(_ctx, _param, value):
     return tuple(v.strip() for v in value.split(",") if v.strip()) if value else value
 
 
+def grid_options(command):
+    """The options that name a grid of units (models x seeds, sources, targets, recipe, folders):
+    shared by ``run`` and ``status``, so the same words select the same grid."""
+    options = [
+        task_option,
+        click.option("--source", default="en", show_default=True, callback=_comma_list,
+                     help="Source language(s) to fine-tune on; several (en,de) train on their union."),
+        click.option("--targets", default="all", show_default=True,
+                     help="Target languages: codes (de,fr), a set (rahimi41, xtreme40, xtreme-r48, wikiann-all) "
+                          "or all (every language with data at the source)."),
+        click.option("--model", "--models", "models", default="me5-small", show_default=True,
+                     callback=_comma_list,
+                     help="Model(s), comma-separated: registered names (xbench models), <name>-random, "
+                          "hub ids or local folders."),
+        click.option("--recipe", default=None,
+                     help="Training recipe from the task file (xtreme, the default, or quick)."),
+        click.option("--seeds", default="1", show_default=True,
+                     help="Seeds, e.g. 1,2,3 or 1-3: one fine-tune each (seeds 0 to 4294967295, at most 1000 per "
+                          "command)."),
+        click.option("--epochs", type=int, default=None, help="Override the recipe's epochs."),
+        click.option("--lr", type=FiniteFloat(), default=None, help="Override the recipe's learning rate."),
+        click.option("--batch-size", type=int, default=None,
+                     help="Override the recipe's batch size (sentence windows)."),
+        click.option("--max-length", type=int, default=None, help="Override the recipe's window in subwords; "
+                     "longer sentences are split into several windows, never truncated."),
+        click.option("--train-limit", type=int, default=None, help="Use the first N training sentences per source."),
+        click.option("--dev-limit", type=int, default=None, help="Select the model on the first N dev sentences."),
+        click.option("--eval-batch-size", type=int, default=None, help="Windows per evaluation batch."),
+        click.option("--batching", type=click.Choice(["random", "length-grouped"]), default=None,
+                     help="Override the recipe's training batches: random, or length-grouped (similar lengths "
+                          "together, far less padding)."),
+        click.option("--test-limit", type=int, default=None,
+                     help="Evaluate on the first N test sentences of each target (a quick look; recorded)."),
+        data_dir_option,
+        click.option("--results-dir", type=click.Path(file_okay=False), default=None,
+                     help=f"{SETTING_DEFAULTS['results_dir']} Where result files go."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _run_options(opts: dict, **more):
+    """RunOptions from the grid options (and run's own), checked."""
+    from pathlib import Path
+
+    from benchmark.plan import RunOptions, parse_seeds
+
+    if not opts["source"]:
+        raise XbenchError("--source: give at least one language code")
+    if not opts["models"]:
+        raise XbenchError("--model: give at least one model")
+    overrides = {k: opts[k] for k in ("epochs", "lr", "batch_size", "max_length", "train_limit", "dev_limit",
+                                      "eval_batch_size", "batching")}
+    return RunOptions(task=opts["task_name"], models=opts["models"], sources=opts["source"],
+                      targets=opts["targets"], recipe=opts["recipe"], recipe_overrides=overrides,
+                      seeds=parse_seeds(opts["seeds"]), data_dir=opts["data_dir"],
+                      results_dir=Path(setting("results_dir", opts["results_dir"])), test_limit=opts["test_limit"],
+                      **more)
+
+
+def launch_options(command):
+    """Where the units run: this process, this machine's GPUs side by side, or a Slurm job array."""
+    options = [
+        click.option("--launcher", type=click.Choice(["in-process", "local", "slurm"]), default="in-process",
+                     show_default=True,
+                     help="in-process: one unit (model x seed) after another here; local: --max-parallel units "
+                          "at once on this machine, one GPU each; slurm: one Slurm job array, one job per unit "
+                          "(see docs/cluster.md)."),
+        click.option("--max-parallel", type=int, default=None,
+                     help="local: units at once (default: the number of GPUs, else 1); each gets its own GPU "
+                          "through CUDA_VISIBLE_DEVICES."),
+        click.option("--job-dir", type=click.Path(file_okay=False), default=None,
+                     help="local/slurm: folder for job logs and submission files (default: <results-dir>/jobs); "
+                          "on a cluster it must be on storage the nodes share."),
+        click.option("--no-wait", is_flag=True,
+                     help="slurm: submit, print the job id and return; the same command later waits for the "
+                          "jobs still queued and reruns only what failed."),
+        click.option("--partition", default=None, help="slurm: partition (default: the cluster's default one)."),
+        click.option("--gpus-per-job", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="slurm: GPUs per unit."),
+        click.option("--cpus-per-job", type=click.IntRange(min=1), default=None,
+                     help="slurm: CPUs per unit (default: the partition's)."),
+        click.option("--mem", "mem_gb", type=click.FloatRange(min=0, min_open=True), default=None,
+                     help="slurm: memory per unit in GB (default: the partition's)."),
+        click.option("--time", "time_limit", default=None,
+                     help="slurm: time limit per unit, minutes or [D-]HH:MM:SS (default: the partition's "
+                          "default, else its maximum, else 3 days). A unit that reaches it saves a checkpoint "
+                          "and is requeued."),
+        click.option("--array-parallelism", type=int, default=None,
+                     help="slurm: at most N units of the array running at once (sbatch --array=...%N)."),
+        click.option("--account", default=None, help="slurm: account to charge."),
+        click.option("--qos", default=None, help="slurm: quality of service."),
+        click.option("--sbatch", "sbatch", multiple=True, metavar="KEY=VALUE",
+                     help="slurm: any other sbatch option, repeatable: --sbatch constraint=a100 "
+                          "--sbatch exclusive."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command("run")
-@task_option
-@click.option("--source", default="en", show_default=True, callback=_comma_list,
-              help="Source language(s) to fine-tune on; several (en,de) train on their union.")
-@click.option("--targets", default="all", show_default=True,
-              help="Target languages: codes (de,fr), a set (rahimi41, xtreme40, xtreme-r48, wikiann-all) or all "
-                   "(every language with data at the source).")
-@click.option("--model", "--models", "models", default="me5-small", show_default=True, callback=_comma_list,
-              help="Model(s), comma-separated: registered names (xbench models), <name>-random, "
-                   "hub ids or local folders.")
-@click.option("--recipe", default=None, help="Training recipe from the task file (xtreme, the default, or quick).")
-@click.option("--seeds", default="1", show_default=True,
-              help="Seeds, e.g. 1,2,3 or 1-3: one fine-tune each (seeds 0 to 4294967295, at most 1000 per command).")
-@click.option("--epochs", type=int, default=None, help="Override the recipe's epochs.")
-@click.option("--lr", type=FiniteFloat(), default=None, help="Override the recipe's learning rate.")
-@click.option("--batch-size", type=int, default=None, help="Override the recipe's batch size (sentence windows).")
-@click.option("--max-length", type=int, default=None, help="Override the recipe's window in subwords; "
-              "longer sentences are split into several windows, never truncated.")
-@click.option("--train-limit", type=int, default=None, help="Use the first N training sentences per source.")
-@click.option("--dev-limit", type=int, default=None, help="Select the model on the first N dev sentences.")
-@click.option("--eval-batch-size", type=int, default=None, help="Windows per evaluation batch.")
-@click.option("--batching", type=click.Choice(["random", "length-grouped"]), default=None,
-              help="Override the recipe's training batches: random, or length-grouped (similar lengths "
-                   "together, far less padding).")
-@click.option("--test-limit", type=int, default=None,
-              help="Evaluate on the first N test sentences of each target (a quick look; recorded).")
+@grid_options
 @click.option("--bf16", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="bf16 autocast: auto uses it on a GPU that supports it, and on a CPU when a measured "
                    "bf16 matmul is faster than fp32.")
 @click.option("--device", default="auto", show_default=True,
               help="Where to train and evaluate: auto (a CUDA GPU if PyTorch sees one, else the CPU), "
                    "cpu, cuda or cuda:N.")
-@data_dir_option
-@click.option("--results-dir", type=click.Path(file_okay=False), default=None,
-              help=f"{SETTING_DEFAULTS['results_dir']} Where result files go.")
 @click.option("--overwrite", type=click.Choice(["never", "only-missing", "always"]), default="only-missing",
               show_default=True, help="never: keep existing result files (and say which scores are stale); "
               "only-missing: compute what is missing, scores whose test data changed or whose predictions "
@@ -279,30 +371,29 @@ def _comma_list(_ctx, _param, value):
 @click.option("--dry-run", is_flag=True,
               help="Print what each (model, seed) will do, including a refusal it would meet, and stop.")
 @progress_options
-def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, batch_size, max_length,
-                train_limit, dev_limit, eval_batch_size, batching, test_limit, bf16, device, data_dir, results_dir,
-                overwrite, checkpoint_every, model_alias, save_model, dry_run):
+@launch_options
+def run_command(bf16, device, overwrite, checkpoint_every, model_alias, save_model, dry_run, launcher,
+                max_parallel, job_dir, no_wait, partition, gpus_per_job, cpus_per_job, mem_gb, time_limit,
+                array_parallelism, account, qos, sbatch, **grid):
     """Fine-tune on the source language and evaluate zero-shot on every target language.
 
     Stores one result per (model, source, seed) with per-sentence predictions; rerunning the
-    same command computes only what is missing and resumes interrupted training.
+    same command computes only what is missing and resumes interrupted training. Each
+    (model, seed) is one unit of work: run here one after another, side by side on this
+    machine's GPUs (--launcher local), or as a Slurm job array (--launcher slurm).
     """
 
-    from benchmark.runner import RunOptions, parse_seeds, run
+    from benchmark.launch import LaunchOptions, run
+    from benchmark.slurm import SlurmOptions
 
-    if not source:
-        raise XbenchError("--source: give at least one language code")
-    if not models:
-        raise XbenchError("--model: give at least one model")
-    overrides = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "max_length": max_length,
-                 "train_limit": train_limit, "dev_limit": dev_limit, "eval_batch_size": eval_batch_size,
-                 "batching": batching}
-    run(RunOptions(task=task_name, models=models, sources=source, targets=targets, recipe=recipe,
-                   recipe_overrides=overrides, seeds=parse_seeds(seeds), data_dir=data_dir,
-                   results_dir=Path(setting("results_dir", results_dir)), overwrite=overwrite, bf16=bf16, device=device,
-                   test_limit=test_limit, checkpoint_every_s=checkpoint_every, dry_run=dry_run,
-                   model_alias=model_alias,
-                   save_model_dir=Path(save_model) if save_model else None))
+    options = _run_options(grid, overwrite=overwrite, bf16=bf16, device=device, checkpoint_every_s=checkpoint_every,
+                           dry_run=dry_run, model_alias=model_alias,
+                           save_model_dir=Path(save_model) if save_model else None)
+    slurm = SlurmOptions(partition=partition, gpus_per_job=gpus_per_job, cpus_per_job=cpus_per_job, mem_gb=mem_gb,
+                         time=time_limit, array_parallelism=array_parallelism, account=account, qos=qos,
+                         sbatch=tuple(sbatch))
+    run(options, LaunchOptions(launcher=launcher, max_parallel=max_parallel,
+                               job_dir=Path(job_dir) if job_dir else None, wait=not no_wait, slurm=slurm))
 
 
 @cli.command("evaluate")
@@ -353,6 +444,20 @@ def evaluate_command(task_name, model, model_alias, source, targets, seed, max_l
         data_dir=data_dir, results_dir=Path(setting("results_dir", results_dir)), overwrite=overwrite,
         max_length=max_length,
         eval_batch_size=eval_batch_size, test_limit=test_limit, bf16=bf16, device=device))
+
+
+@cli.command()
+@grid_options
+def status(**grid):
+    """Where a grid stands: per unit (model x seed), targets done of all, the training step of its
+    last checkpoint, and its job (queued, running, failed with its log and last error line).
+
+    Takes the same options as xbench run; reads the results folder, xbench's cache and, for units
+    submitted with --launcher slurm, the Slurm queue. Changes nothing.
+    """
+    from benchmark.commands.status import status_table
+
+    click.echo(status_table(_run_options(grid)))
 
 
 @cli.command()

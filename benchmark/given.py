@@ -18,6 +18,7 @@ from benchmark.data.sources import read_sentences, resolve_source
 from benchmark.errors import XbenchError
 from benchmark.languages import missing_message, select_languages
 from benchmark.models.registry import resolve_model, weights_sha256
+from benchmark.plan import check_writable_folder
 from benchmark.results import (
     AS_GIVEN,
     read_result,
@@ -27,11 +28,11 @@ from benchmark.results import (
     staging_path,
     swap_in_replacement,
 )
-from benchmark.runner import (
+from benchmark.tasks import Recipe, get_task
+from benchmark.unit import (
     _echo,
     _evaluate_targets,
     _limited,
-    check_writable_folder,
     final_table,
     git_commit,
     library_versions,
@@ -40,7 +41,6 @@ from benchmark.runner import (
     result_lock,
     test_limit_refusal,
 )
-from benchmark.tasks import Recipe, get_task
 
 DEFAULT_MAX_LENGTH = 128
 DEFAULT_EVAL_BATCH_SIZE = 128

@@ -1,8 +1,12 @@
-"""``xbench run``: fine-tune each model on the source, evaluate zero-shot on every target.
+"""The unit of work of ``xbench run``: one (model, seed, source set), fine-tuned once and
+evaluated on every pending target, its result file written target by target.
 
-One result per (task, model, source, seed). A finished (run, target) is never recomputed
-under ``--overwrite only-missing``; an interrupted training resumes from its last checkpoint,
-which lives in xbench's cache (outside the results folder) and is removed once the run is done.
+A ``Unit`` is a plain picklable callable, so the same object runs in this process, in a local
+worker or as one element of a Slurm job array (submitit). A finished (unit, target) is never
+recomputed under ``--overwrite only-missing``; an interrupted training resumes from its last
+checkpoint, which lives in xbench's cache (outside the results folder) and is removed once the
+unit is done. ``checkpoint()`` is submitit's hook for preemption: the unit resubmits itself
+unchanged, because everything a resumed unit needs is already on disk.
 """
 
 from __future__ import annotations
@@ -14,96 +18,78 @@ import shutil
 import subprocess
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from benchmark import __version__
 from benchmark.data.conll import TaggedSentences, count_scheme_breaks
-from benchmark.data.sources import DataSource, content_sha256, read_sentences, resolve_source
+from benchmark.data.sources import DataSource, content_sha256, read_sentences
 from benchmark.errors import XbenchError
 from benchmark.faults import fault_point
-from benchmark.languages import LanguageSelection, missing_message, select_languages
-from benchmark.models.registry import ModelSpec, resolve_model, weights_sha256
+from benchmark.jobs import current_job
+from benchmark.languages import LanguageSelection
+from benchmark.models.registry import ModelSpec, weights_sha256
 from benchmark.results import (
     new_sidecar,
     read_result,
-    recipe_key,
     referenced_sidecars,
     remove_unreferenced_sidecars,
-    result_path,
     sidecar_problem,
-    source_key,
     staging_path,
     swap_in_replacement,
     write_predictions,
     write_result,
 )
-from benchmark.tasks import Recipe, Task, get_task
+from benchmark.tasks import Recipe, Task
 
-OVERWRITE_MODES = ("never", "only-missing", "always")
-
-
-@dataclass
-class RunOptions:
-    task: str = "wikiann"
-    models: tuple[str, ...] = ("me5-small",)
-    sources: tuple[str, ...] = ("en",)
-    targets: str = "all"
-    recipe: str | None = None
-    recipe_overrides: dict = field(default_factory=dict)
-    seeds: tuple[int, ...] = (1,)
-    data_dir: str | None = None
-    results_dir: Path = Path("results")
-    overwrite: str = "only-missing"
-    bf16: str = "auto"
-    device: str = "auto"
-    test_limit: int | None = None
-    checkpoint_every_s: float = 300.0
-    dry_run: bool = False
-    show_progress: bool = True
-    model_alias: str | None = None  # --name: the canonical name of one local model folder
-    save_model_dir: Path | None = None  # --save-model: keep each fine-tuned classifier here
+if TYPE_CHECKING:
+    from benchmark.plan import RunOptions
 
 
-@dataclass
-class PlannedRun:
+@dataclass(eq=False)  # a unit is itself: launchers key their bookkeeping on it
+class Unit:
+    """One (model, seed, source set), with everything it needs as plain data that pickles."""
+
+    task: Task
+    source: DataSource
+    sources: tuple[str, ...]
+    selection: LanguageSelection  # its present languages are the unit's targets
+    recipe: Recipe
     spec: ModelSpec
     seed: int
-    path: Path
+    path: Path  # the result file
+    options: RunOptions
 
+    @property
+    def label(self) -> str:
+        return f"{self.spec.name} seed {self.seed}"
 
-MAX_SEEDS = 1000  # one fine-tune each: more in one command is a typo (1-100000000), not a plan
-MAX_SEED = 2**32 - 1  # what every generator xbench seeds (torch, numpy) accepts
+    def __call__(self) -> str:
+        """Run where it lands (a local worker, a Slurm node): find the device and the model
+        there, then train or resume, and evaluate. Returns the result file's path."""
+        from benchmark.hardware import resolve_device
+        from benchmark.jobs import failure_recorded, preemption_requeues
+        from benchmark.models.loading import model_folder
 
+        with failure_recorded(self.path), preemption_requeues():
+            self.run(model_folder(self.spec), resolve_device(self.options.device))
+        return str(self.path)
 
-def parse_seeds(text: str) -> tuple[int, ...]:
-    """``"1,2,3"`` or ``"1-3"`` into seeds; one clear line for anything else."""
-    seeds: list[int] = []
-    for part in (p.strip() for p in text.split(",")):
-        try:
-            if "-" in part[1:]:
-                low, high = (int(x) for x in part.split("-", 1))
-                if high < low:
-                    raise ValueError
-                if high - low + 1 + len(seeds) > MAX_SEEDS:
-                    raise XbenchError(f"--seeds: {part!r} is {high - low + 1} seeds; at most {MAX_SEEDS} in one "
-                                      "command (each seed is one fine-tune)")
-                seeds.extend(range(low, high + 1))
-            else:
-                seeds.append(int(part))
-        except ValueError:
-            raise XbenchError(f"--seeds: {part!r} is not a seed; give integers like 1,2,3 or 1-3") from None
-    if any(s < 0 or s > MAX_SEED for s in seeds):
-        bad = next(s for s in seeds if s < 0 or s > MAX_SEED)
-        raise XbenchError(f"--seeds: {bad} is out of range; seeds go from 0 to {MAX_SEED}")
-    if len(seeds) > MAX_SEEDS:
-        raise XbenchError(f"--seeds: {len(seeds)} seeds; at most {MAX_SEEDS} in one command (each seed is one "
-                          "fine-tune)")
-    if len(set(seeds)) != len(seeds):
-        raise XbenchError(f"--seeds: a seed is repeated in {text!r}")
-    return tuple(seeds)
+    def run(self, folder: Path, device) -> None:
+        """Train (or resume) with the model in ``folder`` on ``device``; evaluate every pending target."""
+        _run_one(self.task, self.source, self.sources, self.selection, self.recipe, self, folder, device,
+                 self.options)
+
+    def checkpoint(self):
+        """submitit's preemption hook: resubmit the unit as it is. The training checkpoint
+        (saved at the end of the step the signal interrupted) and the finished targets are on
+        disk, so the requeued unit resumes from them."""
+        from submitit.helpers import DelayedSubmission
+
+        return DelayedSubmission(self)
 
 
 def _echo(message: str = "") -> None:
@@ -202,177 +188,10 @@ def _concat(parts: list[TaggedSentences]) -> TaggedSentences:
     return TaggedSentences([s for p in parts for s in p.tokens], [t for p in parts for t in p.tags])
 
 
-def run(options: RunOptions) -> list[Path]:
-    """Do every planned (model, seed) run; returns the result files touched."""
-    task = get_task(options.task)
-    if options.overwrite not in OVERWRITE_MODES:
-        raise XbenchError(f"--overwrite must be one of {', '.join(OVERWRITE_MODES)}")
-    declared = task.recipe(options.recipe)
-    recipe = declared.with_overrides(**options.recipe_overrides)
-    recipe_dir = recipe_key(recipe.as_dict(), declared.as_dict())
-    if options.test_limit is not None and options.test_limit < 1:
-        raise XbenchError(f"--test-limit must be >= 1, got {options.test_limit}")
-    if not options.dry_run:
-        check_output_folders(Path(options.results_dir))
-    source = resolve_source(options.data_dir)
-    if options.model_alias is not None and len(set(options.models)) != 1:
-        raise XbenchError("--name names one local model folder; give exactly one --model with it")
-    specs = [resolve_model(m, options.model_alias) for m in dict.fromkeys(options.models)]
-    if options.save_model_dir is not None:
-        check_writable_folder(Path(options.save_model_dir), "--save-model")
-    source_langs = select_languages(task, ",".join(options.sources), source)
-    if source_langs.missing:
-        raise XbenchError(f"source language: {missing_message(source_langs, source)}")
-    sources = tuple(dict.fromkeys(source_langs.requested))
-    selection = select_languages(task, options.targets, source)
-    if selection.missing:
-        _echo(f"note: {missing_message(selection, source)}; evaluating the {len(selection.present)} others.")
-    if not selection.present:
-        raise XbenchError(f"no target language has data in {source.describe()}")
-    plan = [PlannedRun(spec, seed, result_path(options.results_dir, task.name, recipe_dir, spec.key, sources, seed))
-            for spec in specs for seed in options.seeds]
-    from benchmark.hardware import resolve_device
-    from benchmark.models.loading import model_folder
-
-    device = resolve_device(options.device)  # a GPU asked for and not there: say so before any work
-    if options.dry_run:
-        click.echo(describe_plan(task, source, plan, sources, selection, recipe, device, options))
-        return []
-    # Models first: a hub model that cannot be had should fail at once, before any data is read.
-    folders = {spec.name: model_folder(spec) for spec in specs}
-    pending = _pending_targets(plan, selection.present, options.overwrite, source)
-    if pending:
-        preflight_data(task, source, sources, pending, options.show_progress)
-    _check_writable(Path(options.results_dir))
-    touched = []
-    for planned in plan:
-        _run_one(task, source, sources, selection, recipe, planned, folders[planned.spec.name], device, options)
-        touched.append(planned.path)
-    click.echo(final_table(task, [p.path for p in plan], selection.present))
-    return touched
-
-
-def check_output_folders(results_dir: Path) -> None:
-    """The cache (checkpoints, converted models) and the results folder must be writable: checked
-    before any model is loaded or any data read, and without creating either."""
-    from benchmark.folders import check_writable_folder
-    from benchmark.models.loading import CACHE_ENV, cache_root
-
-    check_writable_folder(cache_root(), "cache folder", f"set ${CACHE_ENV} to a writable folder")
-    check_writable_folder(results_dir, "results folder", "pass another --results-dir")
-
-
 def saved_model_path(save_dir: Path, result_file: Path, results_dir: Path) -> Path:
     """Where ``--save-model`` keeps a unit's classifier: the result's place, mirrored."""
     relative = Path(result_file).relative_to(results_dir)
     return Path(save_dir) / relative.parent / relative.stem
-
-
-def _pending_targets(plan: list[PlannedRun], targets, overwrite: str, source) -> list[str]:
-    """Targets some planned run still has to evaluate (damaged result files count as pending:
-    the run itself will then say what is wrong with them); under ``always``, also the other
-    targets the stored results hold, which a replacement recomputes."""
-    pending: dict[str, None] = {}
-    for planned in plan:
-        if overwrite == "never" and planned.path.exists():
-            continue
-        done = _done_targets(planned.path, overwrite)
-        pending.update((t, None) for t in targets if t not in done)
-        if overwrite == "always" and planned.path.exists():
-            try:
-                stored = read_result(planned.path)
-            except XbenchError:
-                continue
-            pending.update((t, None) for t in _extra_stored_targets(planned.path, stored, targets, source))
-    return list(pending)
-
-
-def _done_targets(path: Path, overwrite: str) -> set[str]:
-    """Targets a result file already holds (none when it will be recomputed or cannot be read)."""
-    if overwrite == "always" or not path.exists():
-        return set()
-    try:
-        return set(read_result(path).get("targets", {}))
-    except XbenchError:
-        return set()
-
-
-def preflight_data(task: Task, source: DataSource, sources, targets, show_progress: bool) -> None:
-    """Read every split the run will need once, before any training: a bad line in the last
-    target's test file should stop the run now, not after an hour of fine-tuning."""
-    from benchmark.progress import progress
-
-    needed = [(lang, split) for lang in sources for split in ("train", "validation")]
-    needed += [(lang, "test") for lang in targets]
-    bar = progress(len(needed), "checking data", "files", leave=False, enabled=show_progress)
-    for lang, split in needed:
-        read_sentences(task, source, lang, split)
-        bar.update(1)
-    bar.close()
-
-
-def check_writable_folder(folder: Path, what: str) -> None:
-    """Create ``folder`` if needed and prove a file can be written there, or stop with one line."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".xbench-write-probe-{time.time_ns()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        raise XbenchError(f"{what} folder {folder} is not writable ({err.strerror or err}); "
-                          f"pass another {what}") from None
-
-
-def _check_writable(results_dir: Path) -> None:
-    check_writable_folder(results_dir, "--results-dir")
-
-
-def describe_plan(task, source, plan, sources, selection: LanguageSelection, recipe: Recipe, device,
-                  options) -> str:
-    """What ``run`` will do, unit by unit, including a refusal it would meet."""
-    from benchmark.hardware import resolve_bf16
-
-    lines = [f"plan: {len({p.spec.name for p in plan})} model(s) x {len(options.seeds)} seed(s) x "
-             f"{len(selection.present)} target(s), trained on {source_key(sources)} with recipe "
-             f"{recipe_key(recipe.as_dict(), task.recipe(recipe.name).as_dict())}"]
-    if selection.missing:
-        lines.append(f"missing (skipped): {', '.join(selection.missing)}")
-    train_sha = None
-    for p in plan:
-        line = f"  {p.spec.name} seed {p.seed}: "
-        if p.path.exists() and options.overwrite == "never":
-            lines.append(line + f"kept as it is (--overwrite never) -> {p.path}")
-            continue
-        existing = None
-        if p.path.exists() and options.overwrite != "always":
-            try:
-                existing = read_result(p.path)
-            except XbenchError as err:
-                lines.append(line + f"will stop: {err}")
-                continue
-        if existing is not None:
-            if train_sha is None:
-                train_sha = {lang: content_sha256(_limited(read_sentences(task, source, lang, "train"),
-                                                           recipe.train_limit)) for lang in sources}
-            bf16, _ = resolve_bf16(options.bf16, device)
-            refusal = identity_refusal(existing, run_identity(task, p.spec, sources, p.seed, recipe, bf16, train_sha),
-                                       p.path) or test_limit_refusal(existing, selection.present, options.test_limit,
-                                                                     p.path)
-            if refusal:
-                lines.append(line + f"will stop: {refusal}")
-                continue
-        done = set(existing["targets"]) if existing else set()
-        todo = [t for t in selection.present if t not in done]
-        action = ("train, then evaluate " if todo else "nothing to do: ") + \
-            f"{len(todo)} target(s) to evaluate, {len(selection.present) - len(todo)} done"
-        if options.save_model_dir is not None:
-            keep = saved_model_path(options.save_model_dir, p.path, options.results_dir)
-            if not todo and not keep.exists():
-                action = "train to save the model (every target is done)"
-            action += f"; model kept in {keep}"
-        lines.append(line + f"{action} -> {p.path}")
-    lines.append(f"targets: {', '.join(selection.present)}")
-    return "\n".join(lines)
 
 
 def identity_refusal(existing: dict, identity: dict, path: Path) -> str | None:
@@ -395,7 +214,7 @@ def test_limit_refusal(existing: dict, targets, test_limit, path: Path) -> str |
 
 
 def _run_one(task: Task, source: DataSource, sources: tuple[str, ...], selection: LanguageSelection,
-             recipe: Recipe, planned: PlannedRun, folder: Path, device, options: RunOptions) -> None:
+             recipe: Recipe, planned: Unit, folder: Path, device, options: RunOptions) -> None:
     with result_lock(planned.path):
         _run_locked(task, source, sources, selection, recipe, planned, folder, device, options)
 
@@ -424,7 +243,7 @@ def result_lock(path: Path):
         lock.release()
 
 
-def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, folder: Path, device,
+def _run_locked(task, source, sources, selection, recipe, planned: Unit, folder: Path, device,
                 options: RunOptions) -> None:
     from benchmark.signals import Stopped
 
@@ -441,7 +260,7 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
         raise
 
 
-def _compute(task, source, sources, selection, recipe, planned: PlannedRun, folder: Path, device,
+def _compute(task, source, sources, selection, recipe, planned: Unit, folder: Path, device,
              options: RunOptions, replacing: bool) -> None:
     """Train (or resume) one (model, seed) and evaluate the targets it still lacks.
 
@@ -552,6 +371,9 @@ def _compute(task, source, sources, selection, recipe, planned: PlannedRun, fold
                         "data_source": source.describe(),
                         "data_dir": str(source.root.resolve()) if source.root is not None else None,
                         "checkpoint_every_s": options.checkpoint_every_s}
+    job = current_job()
+    if job is not None:  # where its log is, for whoever reads the result later
+        result["config"]["job"] = job
     result["versions"] = library_versions()
     result["git_commit"] = git_commit()
     result["training"] = {
