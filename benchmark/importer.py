@@ -168,7 +168,7 @@ def import_predictions(task_name: str, system: str, pattern: str | None, explici
                        published_pattern: str | None = None, pretrained_in: str | None = None,
                        overwrite: bool = False, log=print) -> list[Path]:
     """Check every file, then write one result per seed; returns the result files written."""
-    from benchmark.runner import git_commit, library_versions
+    from benchmark.unit import git_commit, library_versions
 
     task = get_task(task_name)
     if not SYSTEM_NAME.match(system):

@@ -15,7 +15,7 @@ from benchmark.tasks import get_task
 def languages_table(task_name: str, spec: str, data_dir) -> str:
     task = get_task(task_name)
     source = resolve_source(data_dir)
-    selection = select_languages(task, spec, source)
+    selection = select_languages(task, spec, source, listing=True)
     rows = []
     for code in selection.requested:
         lang = task.language(code)
