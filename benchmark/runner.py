@@ -20,22 +20,21 @@ from pathlib import Path
 import click
 
 from benchmark import __version__
-from benchmark.data.conll import TaggedSentences, count_scheme_breaks
+from benchmark.data.conll import TaggedSentences
 from benchmark.data.sources import DataSource, content_sha256, read_sentences, resolve_source
 from benchmark.errors import XbenchError
 from benchmark.faults import fault_point
 from benchmark.languages import LanguageSelection, missing_message, select_languages
 from benchmark.models.registry import ModelSpec, resolve_model, weights_sha256
 from benchmark.results import (
-    predictions_path,
     read_result,
     recipe_key,
     result_path,
     source_key,
-    write_predictions,
     write_result,
 )
 from benchmark.tasks import Recipe, Task, get_task
+from benchmark.timing import CLOCK
 
 OVERWRITE_MODES = ("never", "only-missing", "always")
 
@@ -434,9 +433,10 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
     train_all = _concat(list(train_parts.values()))
     dev_all = _concat(list(dev_parts.values()))
     fault_point("tokenise")
-    train_tag_ids = [[label_id[tag] for tag in tags] for tags in train_all.tags]
-    encoded_train = encode_split(tokenizer, train_all.tokens, train_tag_ids, recipe.max_length)
-    encoded_dev = encode_split(tokenizer, dev_all.tokens, None, recipe.max_length)
+    with CLOCK.phase("tokenising"):
+        train_tag_ids = [[label_id[tag] for tag in tags] for tags in train_all.tags]
+        encoded_train = encode_split(tokenizer, train_all.tokens, train_tag_ids, recipe.max_length)
+        encoded_dev = encode_split(tokenizer, dev_all.tokens, None, recipe.max_length)
 
     def dev_f1(m) -> float:
         from benchmark.evaluate import ids_to_tags, predict_word_tags, score
@@ -447,8 +447,9 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
     checkpoint_dir = checkpoint_dir_for(identity, path)
     if (checkpoint_dir / "checkpoint.pt").exists():
         _echo(f"{label}: resuming training from {checkpoint_dir}")
-    outcome = train_model(model, encoded_train, recipe, seed, pad_id, bf16, dev_f1, checkpoint_dir,
-                          checkpoint_every_s=options.checkpoint_every_s, show_progress=options.show_progress)
+    with CLOCK.phase("training"):
+        outcome = train_model(model, encoded_train, recipe, seed, pad_id, bf16, dev_f1, checkpoint_dir,
+                              checkpoint_every_s=options.checkpoint_every_s, show_progress=options.show_progress)
 
     warnings = training_warnings(outcome.steps, outcome.best_dev_f1)
     for warning in warnings:
@@ -493,43 +494,17 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
 
 def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label,
                       label_map=None):
-    """Evaluate ``todo`` one target at a time, writing the result after each (so nothing done is lost).
+    """Evaluate ``todo``, writing the result as each target completes (so nothing done is lost).
 
     ``label_map`` maps the model's label ids to the task's, for a model with labels of its own
-    (``xbench evaluate``); None when the model was fine-tuned on the task's labels.
+    (``xbench evaluate``); None when the model was fine-tuned on the task's labels. The work is
+    done by :mod:`benchmark.eval_pipeline` (cached windows, batches across targets, scoring in
+    the background).
     """
-    from tqdm import tqdm
+    from benchmark.eval_pipeline import evaluate_targets
 
-    from benchmark.align import encode_split
-    from benchmark.evaluate import ids_to_tags, predict_word_tags, score, sentence_counts
-
-    bar = tqdm(todo, desc=f"evaluating {label}", unit="lang", disable=not options.show_progress, dynamic_ncols=True)
-    for lang in bar:
-        bar.set_postfix(target=lang)
-        started = time.perf_counter()
-        test = _limited(read_sentences(task, source, lang, "test"), options.test_limit)
-        encoded = encode_split(tokenizer, test.tokens, None, recipe.max_length)
-        predicted = predict_word_tags(model, encoded, pad_id, recipe.eval_batch_size, bf16, label_map=label_map)
-        tags = ids_to_tags(predicted, task.labels)
-        fault_point("evaluate")
-        counts = sentence_counts(test.tags, tags)
-        scores = score(test.tags, tags)
-        sidecar = predictions_path(path, lang)
-        sha = write_predictions(sidecar, {
-            "lang": lang, "labels": list(task.labels),
-            "tags": ["".join(str(int(i)) for i in row) for row in predicted],
-            "counts": counts.tolist(),
-        })
-        result["targets"][lang] = {
-            **scores, "n_sentences": len(test), "n_words": sum(len(w) for w in test.tokens),
-            "unmapped_words": encoded.unmapped_words, "scheme_breaks_gold": count_scheme_breaks(test.tags),
-            "test_limit": options.test_limit, "test_sha256": content_sha256(test),
-            "seconds": round(time.perf_counter() - started, 2),
-            "predictions": {"file": str(sidecar.relative_to(path.parent)), "sha256": sha},
-        }
-        write_result(path, result)
-        bar.write(f"{label} {lang}: F1 {100 * scores['f1']:.2f}")
-    bar.close()
+    evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe.max_length, recipe.eval_batch_size, bf16,
+                     result, path, options.test_limit, options.show_progress, label, label_map=label_map, log=_echo)
 
 
 def final_table(task: Task, paths: list[Path], targets) -> str:
