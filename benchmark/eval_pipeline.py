@@ -274,6 +274,7 @@ def evaluate_targets(task, source, todo, model, tokenizer, pad_id: int, max_leng
 
     model.eval()
     device = model_device(model)
+    started = time.perf_counter()
     stop = threading.Event()
     bar = sentence_bar(pending_sentences(task, source, todo, test_limit), label, show_progress)
     finisher = Finisher(task, result, path, test_limit, label, label_map, bar)
@@ -300,3 +301,4 @@ def evaluate_targets(task, source, todo, model, tokenizer, pad_id: int, max_leng
     stop.set()
     finisher.close()
     bar.close()
+    CLOCK.add("evaluation", time.perf_counter() - started)

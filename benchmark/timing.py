@@ -13,6 +13,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 
 PHASES = ("training", "tokenising", "forward", "scoring", "writing")
+WALL = ("evaluation",)  # wall time of whole stages, beside the per-phase sums
 
 
 class PhaseClock:
@@ -38,7 +39,7 @@ class PhaseClock:
 
     def snapshot(self) -> dict[str, float]:
         with self._lock:
-            return {name: self._seconds.get(name, 0.0) for name in PHASES}
+            return {name: self._seconds.get(name, 0.0) for name in PHASES + WALL}
 
 
 CLOCK = PhaseClock()
