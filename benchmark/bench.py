@@ -481,7 +481,7 @@ def grid_report(grid: dict, model_name: str, second_model: str, settings: str) -
     lines = [f"grid: one quick-recipe unit end to end as `xbench run` in a fresh process, {len(grid['targets'])} "
              f"targets ({units['cold']['sentences']:,} test sentences){settings}; phases are seconds of work "
              "summed over threads (they overlap)",
-             "  " + f"{'unit':<34}{'wall':>9}" + "".join(f"{p:>12}" for p in PHASES) + f"{'evaluation':>12}"]
+             "  " + f"{'unit':<40}{'wall':>9}" + "".join(f"{p:>12}" for p in PHASES) + f"{'evaluation':>12}"]
     labels = {"today": f"today's code, {model_name}", "cold": f"xbench, {model_name}, cache cold",
               "warm": f"xbench, {second_model}, cache warm"}
     for name, unit in units.items():
@@ -491,7 +491,7 @@ def grid_report(grid: dict, model_name: str, second_model: str, settings: str) -
                 [f"{unit['target_seconds']:12.1f}"]
         else:
             cells = [f"{phases[p]:12.1f}" for p in PHASES] + [f"{phases['evaluation']:12.1f}"]
-        lines.append(f"  {labels[name]:<34}{unit['wall']:8.1f}s" + "".join(cells))
+        lines.append(f"  {labels[name]:<40}{unit['wall']:8.1f}s" + "".join(cells))
     cold, warm = units["cold"]["phases"], units["warm"]["phases"]
     lines.append(f"  evaluation, second model vs first (cache warm vs cold): {cold['evaluation']:.1f} s / "
                  f"{warm['evaluation']:.1f} s = {cold['evaluation'] / warm['evaluation']:.2f}x")
