@@ -11,10 +11,16 @@ import sys
 import click
 
 from benchmark import __version__
+from benchmark.config import setting
 from benchmark.errors import XbenchError
 
-DATA_DIR_HELP = ("Folder of WikiANN files (panx, Rahimi or hub-parquet layout, detected). "
-                 "Default: $XBENCH_DATA_DIR, else the Hugging Face Hub.")
+DATA_DIR_HELP = ("Folder of task data in a known layout (detected). Default: $XBENCH_DATA_DIR, else data_dir in "
+                 "xbench.toml / [tool.xbench], else the Hugging Face Hub (see xbench config).")
+# Help text opening for the folder options that xbench config also resolves.
+SETTING_DEFAULTS = {
+    "results_dir": "[default: results, or $XBENCH_RESULTS_DIR, or results_dir in xbench.toml]",
+    "reports_dir": "[default: reports, or $XBENCH_REPORTS_DIR, or reports_dir in xbench.toml]",
+}
 
 
 class XbenchGroup(click.Group):
@@ -96,6 +102,19 @@ def data_check(task_name, language_spec, data_dir):
     click.echo(data_check_table(task_name, language_spec, data_dir))
 
 
+@cli.command("config")
+def config_command():
+    """Show the settings in force (data, results, reports and cache folders) and where each comes from.
+
+    Precedence: command-line flag > environment variable > project file (xbench.toml, or
+    [tool.xbench] in pyproject.toml, the nearest from the working folder upward) > default.
+    Relative paths in a project file are relative to its folder.
+    """
+    from benchmark.config import config_table
+
+    click.echo(config_table())
+
+
 @cli.command()
 def models():
     """List the model registry: family, parameters, pretraining languages, availability here.
@@ -107,6 +126,26 @@ def models():
     from benchmark.commands.models import models_table
 
     click.echo(models_table())
+
+
+def _set_progress(ctx, _param, value):
+    """--no-progress: plain step lines even on a terminal; --quiet: neither bars nor lines."""
+    from benchmark.progress import set_mode
+
+    if value:
+        set_mode("quiet" if _param.name == "quiet" else "lines")
+    elif _param.name == "quiet" and not ctx.params.get("no_progress"):
+        set_mode("auto")
+    return value
+
+
+def progress_options(command):
+    """Progress on a terminal is bars; in a log (or with --no-progress) one line per finished step."""
+    command = click.option("--quiet", "-q", is_flag=True, expose_value=False, callback=_set_progress,
+                           help="No progress at all: only warnings, errors and the final table.")(command)
+    return click.option("--no-progress", is_flag=True, expose_value=False, callback=_set_progress, is_eager=True,
+                        help="Plain progress lines (one per finished step, and one every 30 s during long "
+                             "steps) instead of bars; what a log or a cluster job's output gets anyway.")(command)
 
 
 def _comma_list(_ctx, _param, value):
@@ -145,8 +184,8 @@ def _comma_list(_ctx, _param, value):
               help="Where to train and evaluate: auto (a CUDA GPU if PyTorch sees one, else the CPU), "
                    "cpu, cuda or cuda:N.")
 @data_dir_option
-@click.option("--results-dir", type=click.Path(file_okay=False), default="results", show_default=True,
-              help="Where result files go.")
+@click.option("--results-dir", type=click.Path(file_okay=False), default=None,
+              help=f"{SETTING_DEFAULTS['results_dir']} Where result files go.")
 @click.option("--overwrite", type=click.Choice(["never", "only-missing", "always"]), default="only-missing",
               show_default=True, help="never: keep existing result files; only-missing: compute what is "
               "missing and resume interrupted training; always: recompute everything.")
@@ -162,10 +201,10 @@ def _comma_list(_ctx, _param, value):
                    "to keep it.")
 @click.option("--dry-run", is_flag=True,
               help="Print what each (model, seed) will do, including a refusal it would meet, and stop.")
-@click.option("--no-progress", is_flag=True, help="No progress bars (for logs).")
+@progress_options
 def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, batch_size, max_length,
                 train_limit, dev_limit, eval_batch_size, batching, test_limit, bf16, device, data_dir, results_dir,
-                overwrite, checkpoint_every, model_alias, save_model, dry_run, no_progress):
+                overwrite, checkpoint_every, model_alias, save_model, dry_run):
     """Fine-tune on the source language and evaluate zero-shot on every target language.
 
     Stores one result per (model, source, seed) with per-sentence predictions; rerunning the
@@ -186,9 +225,9 @@ def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, b
                  "batching": batching}
     run(RunOptions(task=task_name, models=models, sources=source, targets=targets, recipe=recipe,
                    recipe_overrides=overrides, seeds=parse_seeds(seeds), data_dir=data_dir,
-                   results_dir=Path(results_dir), overwrite=overwrite, bf16=bf16, device=device,
+                   results_dir=Path(setting("results_dir", results_dir)), overwrite=overwrite, bf16=bf16, device=device,
                    test_limit=test_limit, checkpoint_every_s=checkpoint_every, dry_run=dry_run,
-                   show_progress=not no_progress, model_alias=model_alias,
+                   model_alias=model_alias,
                    save_model_dir=Path(save_model) if save_model else None))
 
 
@@ -218,13 +257,13 @@ def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, b
               help="bf16 autocast, as for xbench run.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @data_dir_option
-@click.option("--results-dir", type=click.Path(file_okay=False), default="results", show_default=True,
-              help="Where result files go (under <task>/as-given/).")
+@click.option("--results-dir", type=click.Path(file_okay=False), default=None,
+              help=f"{SETTING_DEFAULTS['results_dir']} Where result files go (under <task>/as-given/).")
 @click.option("--overwrite", type=click.Choice(["never", "only-missing", "always"]), default="only-missing",
               show_default=True, help="As for xbench run.")
-@click.option("--no-progress", is_flag=True, help="No progress bars (for logs).")
+@progress_options
 def evaluate_command(task_name, model, model_alias, source, targets, seed, max_length, eval_batch_size, test_limit,
-                     bf16, device, data_dir, results_dir, overwrite, no_progress):
+                     bf16, device, data_dir, results_dir, overwrite):
     """Evaluate a fine-tuned token classifier as given, zero-shot on every target; no training.
 
     Its labels are mapped onto the task's (B-PER, PER, S-LOC, B-PERSON, ... ; types the task lacks
@@ -237,16 +276,17 @@ def evaluate_command(task_name, model, model_alias, source, targets, seed, max_l
 
     evaluate_as_given(EvaluateOptions(
         model=model, task=task_name, sources=source or None, targets=targets, seed=seed, model_alias=model_alias,
-        data_dir=data_dir, results_dir=Path(results_dir), overwrite=overwrite, max_length=max_length,
-        eval_batch_size=eval_batch_size, test_limit=test_limit, bf16=bf16, device=device,
-        show_progress=not no_progress))
+        data_dir=data_dir, results_dir=Path(setting("results_dir", results_dir)), overwrite=overwrite,
+        max_length=max_length,
+        eval_batch_size=eval_batch_size, test_limit=test_limit, bf16=bf16, device=device))
 
 
 @cli.command()
-@click.option("--results-dir", type=click.Path(file_okay=False), default="results", show_default=True,
-              help="Folder of result files written by xbench run (read only).")
-@click.option("--reports-dir", type=click.Path(file_okay=False), default="reports", show_default=True,
-              help="Where reports go: <task>-<source>.md with a PNG chart, and csv/json tables if asked.")
+@click.option("--results-dir", type=click.Path(file_okay=False), default=None,
+              help=f"{SETTING_DEFAULTS['results_dir']} Folder of result files written by xbench run (read only).")
+@click.option("--reports-dir", type=click.Path(file_okay=False), default=None,
+              help=f"{SETTING_DEFAULTS['reports_dir']} Where reports go: <task>-<source>.md with a PNG chart, "
+                   "and csv/json tables if asked.")
 @click.option("--format", "formats", default="md", show_default=True,
               help="Comma-separated outputs: md (markdown + PNG), csv, json.")
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
@@ -270,7 +310,8 @@ def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference)
     unknown = [f for f in chosen if f not in ("md", "csv", "json")]
     if unknown or not chosen:
         raise XbenchError(f"--format: unknown output {', '.join(unknown) or '(none)'}; choose from md, csv, json")
-    written = write_reports(Path(results_dir), Path(reports_dir), chosen, resamples, seed, alpha,
+    written = write_reports(Path(setting("results_dir", results_dir)), Path(setting("reports_dir", reports_dir)),
+                            chosen, resamples, seed, alpha,
                             Path(reference) if reference else default_reference())
     for path in written:
         click.echo(f"wrote {path}")
@@ -279,8 +320,8 @@ def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference)
 @cli.command()
 @click.argument("model_a")
 @click.argument("model_b")
-@click.option("--results-dir", type=click.Path(file_okay=False), default="results", show_default=True,
-              help="Folder of result files.")
+@click.option("--results-dir", type=click.Path(file_okay=False), default=None,
+              help=f"{SETTING_DEFAULTS['results_dir']} Folder of result files.")
 @click.option("--task", "task_name", default=None, help="Only this task (default: every task with both models).")
 @click.option("--source", default=None, help="Only runs from this source (e.g. en, or de+en).")
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
@@ -297,7 +338,8 @@ def compare(model_a, model_b, results_dir, task_name, source, resamples, alpha, 
 
     from benchmark.report import compare_table
 
-    click.echo(compare_table(Path(results_dir), model_a, model_b, task_name, source, resamples, seed, alpha))
+    click.echo(compare_table(Path(setting("results_dir", results_dir)), model_a, model_b, task_name, source,
+                             resamples, seed, alpha))
 
 
 @cli.group("cache", invoke_without_command=True)

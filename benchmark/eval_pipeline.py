@@ -257,7 +257,8 @@ class Finisher:
                 "predictions": {"file": str(sidecar.relative_to(self.path.parent)), "sha256": sha},
             }
             write_result(self.path, self.result)
-        self.bar.write(f"{self.label} {target.lang}: F1 {100 * scores['f1']:.2f}")
+        self.bar.write(f"{self.label} {target.lang}: F1 {100 * scores['f1']:.2f} ({len(test):,} sentences, "
+                       f"{self.result['targets'][target.lang]['seconds']:.0f} s)")
         target.test = target.packed = target.gold = target.gold_spans = None  # free as we go
         if all(t.packed is None for t in chunk.targets):
             chunk.predictions = chunk.input_ids = None
@@ -270,13 +271,16 @@ def evaluate_targets(task, source, todo, model, tokenizer, pad_id: int, max_leng
     import torch
 
     from benchmark.evaluate import model_device
-    from benchmark.progress import pending_sentences, sentence_bar
+    from benchmark.progress import progress
+    from benchmark.runner import count_test_sentences
 
     model.eval()
     device = model_device(model)
     started = time.perf_counter()
     stop = threading.Event()
-    bar = sentence_bar(pending_sentences(task, source, todo, test_limit), label, show_progress)
+    sizes = count_test_sentences(task, source, todo, test_limit)
+    bar = progress(sum(sizes.values()), f"evaluating {label} on {len(todo)} target(s)", "sentences",
+                   enabled=show_progress)
     finisher = Finisher(task, result, path, test_limit, label, label_map, bar)
     loaded = in_background(load_targets(task, source, todo, tokenizer, max_length, test_limit, log), 2, stop,
                            "xbench-load")

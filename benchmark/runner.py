@@ -264,12 +264,15 @@ def _done_targets(path: Path, overwrite: str) -> set[str]:
 def preflight_data(task: Task, source: DataSource, sources, targets, show_progress: bool) -> None:
     """Read every split the run will need once, before any training: a bad line in the last
     target's test file should stop the run now, not after an hour of fine-tuning."""
-    from tqdm import tqdm
+    from benchmark.progress import progress
 
     needed = [(lang, split) for lang in sources for split in ("train", "validation")]
     needed += [(lang, "test") for lang in targets]
-    for lang, split in tqdm(needed, desc="checking data", unit="file", leave=False, disable=not show_progress):
+    bar = progress(len(needed), "checking data", "files", leave=False, enabled=show_progress)
+    for lang, split in needed:
         read_sentences(task, source, lang, split)
+        bar.update(1)
+    bar.close()
 
 
 def check_writable_folder(folder: Path, what: str) -> None:
@@ -505,6 +508,20 @@ def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16
 
     evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe.max_length, recipe.eval_batch_size, bf16,
                      result, path, options.test_limit, options.show_progress, label, label_map=label_map, log=_echo)
+
+
+def count_test_sentences(task: Task, source: DataSource, langs, test_limit: int | None) -> dict[str, int]:
+    """Test sentences per target (counted without parsing where the layout allows), for progress."""
+    from benchmark.data.conll import count_sentences
+
+    sizes = {}
+    for lang in langs:
+        if source.kind in ("panx", "rahimi"):
+            n = count_sentences(source.split_path(lang, "test"))
+        else:
+            n = len(read_sentences(task, source, lang, "test"))
+        sizes[lang] = n if test_limit is None else min(n, test_limit)
+    return sizes
 
 
 def final_table(task: Task, paths: list[Path], targets) -> str:

@@ -198,7 +198,8 @@ def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: i
                 checkpoint_every_s: float = 300.0, show_progress: bool = True) -> TrainOutcome:
     """Fine-tune ``model`` in place; on return it holds the weights best on the dev split."""
     import torch
-    from tqdm import tqdm
+
+    from benchmark.progress import progress
 
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     device = model_device(model)
@@ -236,8 +237,7 @@ def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: i
         }, path)
 
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else nullcontext
-    bar = tqdm(total=total_steps, initial=step, desc="training", unit="step", disable=not show_progress,
-               dynamic_ncols=True)
+    bar = progress(total_steps, "training", "steps", initial=step, enabled=show_progress)
     started = time.perf_counter() - outcome.seconds
     last_save = time.perf_counter()
     interrupt, restore_sigint = _defer_sigint()
@@ -272,6 +272,8 @@ def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: i
                 if interrupt["requested"] and b + 1 < steps_per_epoch:
                     raise InterruptedAtStep
             # End of an epoch: model selection on the source dev split, as XTREME keeps the best.
+            bar.set_postfix_str(f"epoch {epoch + 1}: scoring the source dev split")
+            bar.write(f"epoch {epoch + 1}/{recipe.epochs}: training steps done, scoring the source dev split")
             f1 = dev_f1(model)
             outcome.dev_curve.append({"epoch": epoch + 1, "step": step, "dev_f1": f1,
                                       "train_loss": loss_sum / max(1, loss_count)})

@@ -108,8 +108,12 @@ def tiny_model(tmp_path_factory, corpus) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def isolated_cache(tmp_path, monkeypatch):
-    """Checkpoints and converted models of a test go to its own folder, never the user's cache."""
+def isolated_cache(tmp_path, tmp_path_factory, monkeypatch):
+    """Checkpoints and converted models of a test go to its own folder, never the user's cache; and
+    each test runs in its own empty working folder, so the checkout's xbench.toml (and any default
+    folder such as results/) is not its own: a test that wants project settings writes them."""
     monkeypatch.setenv("XBENCH_CACHE_DIR", str(tmp_path / "xbench-cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.delenv("XBENCH_DATA_DIR", raising=False)
+    for name in ("XBENCH_DATA_DIR", "XBENCH_RESULTS_DIR", "XBENCH_REPORTS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path_factory.mktemp("workdir"))  # beside tmp_path: a test owns all of tmp_path

@@ -175,8 +175,9 @@ def test_hub_failure_is_one_line(monkeypatch, task):
         raise ConnectionError("Couldn't reach the Hugging Face Hub")
 
     monkeypatch.setattr(datasets, "load_dataset", offline)
-    with pytest.raises(XbenchError, match=r"cannot load unimelb-nlp/wikiann config 'de' from the Hugging Face Hub "
-                                          r"\(Couldn't reach the Hugging Face Hub\); pass --data-dir"):
+    with pytest.raises(XbenchError, match=r"cannot load unimelb-nlp/wikiann config 'de' from the Hugging Face Hub: "
+                                          r"the Hub cannot be reached \(HF_HUB_OFFLINE is set\) and it is not "
+                                          r"cached; pass --data-dir"):
         resolve_source(None).load(task, "de")
 
 

@@ -218,14 +218,6 @@ def test_a_failure_in_a_feeding_thread_is_raised_in_the_caller():
     assert got == [1]
 
 
-def test_progress_counts_sentences_of_every_pending_target(task, panx_dir):
-    from benchmark.progress import pending_sentences
-
-    source = resolve_source(panx_dir)
-    assert pending_sentences(task, source, TARGETS, None) == 150
-    assert pending_sentences(task, source, TARGETS, 20) == 60
-
-
 def test_cache_command_shows_and_clears_with_confirmation(classifier, task, panx_dir):
     _, tokenizer = classifier
     test = read_sentences(task, resolve_source(panx_dir), "de", "test")

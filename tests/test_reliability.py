@@ -155,7 +155,9 @@ def test_hostile_model_folder_names_stay_inside_results(tmp_path, panx_dir, tiny
     assert path.resolve().is_relative_to(results.resolve())
     relative = path.relative_to(results).parts
     assert ".." not in relative and all(part.isascii() and " " not in part for part in relative)
-    assert read_result(path)["model"]["name"] == str(hostile)
+    model = read_result(path)["model"]
+    # One canonical name whatever the path: the folder's name and a checksum of its weights.
+    assert model["name"] == f"v1.0-{model['weights_sha256'][:8]}" and model["local_path"] == str(hostile.resolve())
 
 
 def test_remote_code_in_a_model_folder_is_never_executed(tmp_path, tiny_model):

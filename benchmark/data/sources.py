@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from benchmark.data.conll import TaggedSentences, read_tagged_file
@@ -116,18 +118,20 @@ def _detect_layout(folder: Path) -> str | None:
 
 
 def resolve_source(data_dir: str | os.PathLike | None) -> DataSource:
-    """``--data-dir``, else ``$XBENCH_DATA_DIR``, else the hub; a folder's layout is detected.
+    """``--data-dir``, else ``$XBENCH_DATA_DIR``, else the project file's ``data_dir``, else the hub
+    (:mod:`benchmark.config`); a folder's layout is detected.
 
     A folder that holds no layout itself but exactly one subfolder that does (as
     ``shared/wikiann/panx``) is used through that subfolder.
     """
-    if data_dir is None or str(data_dir) == "":
-        data_dir = os.environ.get(DATA_DIR_ENV) or None
-    if data_dir is None:
+    from benchmark.config import resolve
+
+    chosen = resolve("data_dir", data_dir)
+    if chosen.value is None:
         return DataSource("hub", None)
-    root = Path(data_dir).expanduser()
+    root = Path(chosen.value).expanduser()
     if not root.is_dir():
-        raise XbenchError(f"data folder {root} does not exist (from --data-dir or ${DATA_DIR_ENV})")
+        raise XbenchError(f"data folder {root} does not exist (from {chosen.source})")
     kind = _detect_layout(root)
     if kind:
         return DataSource(kind, root)
@@ -198,17 +202,56 @@ def _load_parquet(task: Task, folder: Path, lang: str, splits: tuple[str, ...]):
     return normalise_hub_layout(task, loaded, str(folder))
 
 
+HUB_TIMEOUT_S = 5.0
+
+
+@cache
+def hub_unreachable(dataset: str) -> str | None:
+    """Why the Hub cannot serve ``dataset`` now (None when it can), asked once per process.
+
+    One quick request without retries: ``datasets`` on its own retries five times with back-off
+    (about 25 s) before it says the Hub is unreachable.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "0").upper() in ("1", "TRUE", "ON", "YES"):
+        return "HF_HUB_OFFLINE is set"
+    from huggingface_hub import dataset_info
+
+    try:
+        dataset_info(dataset, timeout=HUB_TIMEOUT_S)
+    except Exception as err:  # connection errors, timeouts, 404s: all mean "not from the Hub now"
+        return (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+    return None
+
+
+@contextmanager
+def _offline_hub():
+    """``datasets`` and ``huggingface_hub`` in offline mode: cached data only, no network, no retries."""
+    import datasets.config
+    import huggingface_hub.constants
+
+    saved = datasets.config.HF_HUB_OFFLINE, huggingface_hub.constants.HF_HUB_OFFLINE
+    datasets.config.HF_HUB_OFFLINE = huggingface_hub.constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        datasets.config.HF_HUB_OFFLINE, huggingface_hub.constants.HF_HUB_OFFLINE = saved
+
+
 def _load_hub(task: Task, lang: str, splits: tuple[str, ...]):
     from datasets import load_dataset
 
     config = task.hub_config.format(lang=lang)
+    reason = hub_unreachable(task.hub_dataset)
     try:
-        loaded = load_dataset(task.hub_dataset, config)
+        # Unreachable: the datasets cache may still hold it; ask it without the network.
+        with _offline_hub() if reason else nullcontext():
+            loaded = load_dataset(task.hub_dataset, config)
     except Exception as err:  # the hub raises many types: connection, missing config, auth
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise XbenchError(f"cannot load {task.hub_dataset} config {config!r} from the Hugging Face Hub "
-                          f"({first_line[:200]}); pass --data-dir or set ${DATA_DIR_ENV} to read local "
-                          "files") from None
+        why = f"the Hub cannot be reached ({reason}) and it is not cached" if reason else first_line[:200]
+        raise XbenchError(f"cannot load {task.hub_dataset} config {config!r} from the Hugging Face Hub: {why}; "
+                          f"pass --data-dir, set ${DATA_DIR_ENV} or data_dir in xbench.toml "
+                          "(`xbench config` shows what is in force)") from None
     return normalise_hub_layout(task, {s: loaded[s] for s in splits}, f"{task.hub_dataset}/{config}")
 
 

@@ -26,9 +26,13 @@ _PACKAGE_MODULES = {
 
 
 def cache_root() -> Path:
-    """xbench's cache: ``$XBENCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/xbench``, else ``~/.cache/xbench``."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
+    """xbench's cache: ``$XBENCH_CACHE_DIR``, else the project file's ``cache_dir``, else
+    ``$XDG_CACHE_HOME/xbench``, else ``~/.cache/xbench``."""
+    from benchmark.config import setting
+
+    configured = setting("cache_dir")  # $XBENCH_CACHE_DIR, else the project file's cache_dir
+    if configured:
+        return Path(configured).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "xbench"
 

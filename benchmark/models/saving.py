@@ -21,8 +21,11 @@ METADATA_FILE = "xbench.json"
 
 def save_token_classifier(model, tokenizer, dest: Path, metadata: dict) -> Path:
     """Write ``model`` and ``tokenizer`` to ``dest`` (which must not exist yet); returns ``dest``."""
+    from transformers.utils import logging as hf_logging
+
     dest = Path(dest)
     tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
+    hf_logging.disable_progress_bar()  # its bar would be fragments in a log
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir(parents=True)
