@@ -107,7 +107,12 @@ def in_background(items: Iterable, depth: int, stop: threading.Event, name: str)
 
     threading.Thread(target=work, name=name, daemon=True).start()
     while True:
-        item = slots.get()
+        try:
+            item = slots.get(timeout=0.1)
+        except queue.Empty:
+            if stop.is_set():  # the consumer of this iterator gave up: so does this thread
+                return
+            continue
         if item is _DONE:
             return
         if isinstance(item, _Failure):

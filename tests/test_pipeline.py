@@ -229,3 +229,30 @@ def test_cache_command_shows_and_clears_with_confirmation(classifier, task, panx
     cleared = CliRunner().invoke(cli, ["cache", "clear", "--yes"])
     assert cleared.exit_code == 0 and not list_entries()
     assert "--yes" in CliRunner().invoke(cli, ["cache", "clear", "--help"]).output
+
+
+def test_interrupted_evaluation_keeps_every_finished_target_and_stops_its_threads(classifier, task, panx_dir,
+                                                                                  tmp_path, monkeypatch):
+    model, tokenizer = classifier
+    monkeypatch.setattr(eval_pipeline, "CHUNK_WINDOWS", 1)  # one target per chunk
+    forward = type(model).forward
+    calls = {"n": 0}
+
+    def interrupted(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 10:  # in the second target (the first has 7 batches of 8 windows)
+            raise KeyboardInterrupt
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(model), "forward", interrupted)
+    path = tmp_path / "r" / "seed-1.json"
+    result = {"targets": {}}
+    with pytest.raises(KeyboardInterrupt):
+        eval_pipeline.evaluate_targets(task, resolve_source(panx_dir), TARGETS, model, tokenizer,
+                                       tokenizer.pad_token_id, 24, 8, False, result, path, None, False, "t")
+    assert list(result["targets"]) == ["en"] and predictions_path(path, "en").exists()
+    assert not predictions_path(path, "ja").exists()
+    deadline = time.time() + 5
+    while any(t.name.startswith("xbench-") for t in threading.enumerate()) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("xbench-")]
