@@ -73,7 +73,8 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), d
 @cli.command()
 @task_option
 @click.option("--set", "language_set", default="all", show_default=True,
-              help="Language set (rahimi41, xtreme40, xtreme-r48, all) or comma-separated codes.")
+              help="Language set (rahimi41, xtreme40, xtreme-r48, wikiann-all; all: every language with data "
+                   "at the source) or comma-separated codes.")
 @data_dir_option
 def languages(task_name, language_set, data_dir):
     """List a language set: name, script, sentences per split, and whether data is present."""
@@ -157,7 +158,7 @@ def _comma_list(_ctx, _param, value):
 @click.option("--source", default="en", show_default=True, callback=_comma_list,
               help="Source language(s) to fine-tune on; several (en,de) train on their union.")
 @click.option("--targets", default="all", show_default=True,
-              help="Target languages: codes (de,fr), a set (rahimi41, xtreme40, xtreme-r48) or all "
+              help="Target languages: codes (de,fr), a set (rahimi41, xtreme40, xtreme-r48, wikiann-all) or all "
                    "(every language with data at the source).")
 @click.option("--model", "--models", "models", default="me5-small", show_default=True, callback=_comma_list,
               help="Model(s), comma-separated: registered names (xbench models), <name>-random, "
@@ -285,10 +286,11 @@ def evaluate_command(task_name, model, model_alias, source, targets, seed, max_l
 @click.option("--results-dir", type=click.Path(file_okay=False), default=None,
               help=f"{SETTING_DEFAULTS['results_dir']} Folder of result files written by xbench run (read only).")
 @click.option("--reports-dir", type=click.Path(file_okay=False), default=None,
-              help=f"{SETTING_DEFAULTS['reports_dir']} Where reports go: <task>-<source>.md with a PNG chart, "
-                   "and csv/json tables if asked.")
+              help=f"{SETTING_DEFAULTS['reports_dir']} Where reports go: <task>-<recipe>-<source>.md with its "
+                   "pictures (PNG and SVG), and csv/json/parquet tables if asked.")
 @click.option("--format", "formats", default="md", show_default=True,
-              help="Comma-separated outputs: md (markdown + PNG), csv, json.")
+              help="Comma-separated outputs: md (markdown with PNG and SVG pictures), csv, json (tables and the "
+                   "long per-seed, per-type scores), parquet (the long scores, through pandas).")
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
               help="Bootstrap resamples for every interval and test.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
@@ -297,19 +299,25 @@ def evaluate_command(task_name, model, model_alias, source, targets, seed, max_l
 @click.option("--reference", type=click.Path(dir_okay=False), default=None,
               help="CSV of published English-to-X F1 (lang,en_to_x); default: Rahimi et al. 2019 from "
                    "../shared/reference/rahimi2019.csv or $XBENCH_REFERENCE.")
+@progress_options
 def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference):
     """Write leaderboards with confidence intervals and corrected significance tests.
 
-    Needs only the results folder: no model and no data. One report per (task, source).
+    Needs only the results folder: no model and no data. One report per (task, recipe, source),
+    named <task>-<recipe>-<source>; models evaluated as given form their own (as-given) report.
+    The headline is the zero-shot average (the source language's own split is in-language and
+    kept apart), beside the XTREME-style average that includes it. Intervals combine a t interval
+    over seeds with the sentence bootstrap (docs/statistics.md). Progress shows on stderr.
     """
     from pathlib import Path
 
     from benchmark.report import default_reference, write_reports
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
-    unknown = [f for f in chosen if f not in ("md", "csv", "json")]
+    unknown = [f for f in chosen if f not in ("md", "csv", "json", "parquet")]
     if unknown or not chosen:
-        raise XbenchError(f"--format: unknown output {', '.join(unknown) or '(none)'}; choose from md, csv, json")
+        raise XbenchError(f"--format: unknown output {', '.join(unknown) or '(none)'}; "
+                          "choose from md, csv, json, parquet")
     written = write_reports(Path(setting("results_dir", results_dir)), Path(setting("reports_dir", reports_dir)),
                             chosen, resamples, seed, alpha,
                             Path(reference) if reference else default_reference())
@@ -329,6 +337,7 @@ def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference)
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Significance level, after Holm-Bonferroni correction across languages.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap draws.")
+@progress_options
 def compare(model_a, model_b, results_dir, task_name, source, resamples, alpha, seed):
     """Compare two models language by language: difference, CI, raw and Holm-corrected p.
 
@@ -377,6 +386,35 @@ def cache_clear(parts, yes):
 
     chosen = tuple(PARTS) if "all" in parts else tuple(dict.fromkeys(parts))
     click.echo(clear_cache(chosen, yes))
+
+
+@cli.command()
+@click.option("--model", "model_name", required=True, help="Model whose stored predictions to analyse.")
+@click.option("--target", required=True, help="Target language code.")
+@click.option("--results-dir", type=click.Path(file_okay=False), default=None,
+              help=f"{SETTING_DEFAULTS['results_dir']} Folder of result files.")
+@data_dir_option
+@click.option("--task", "task_name", default=None, help="Only results of this task (when the model has several).")
+@click.option("--recipe", default=None, help="Only results under this recipe key (quick, xtreme, as-given, ...).")
+@click.option("--source", default=None, help="Only runs from this source (e.g. en, or de+en).")
+@click.option("--seed", type=int, default=None, help="Which seed's predictions (default: the lowest seed).")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Entries per list of frequent errors.")
+@click.option("--examples", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Example sentences to show, most errors first.")
+def errors(model_name, target, results_dir, data_dir, task_name, recipe, source, seed, top, examples):
+    """What a model gets wrong on one language: missed, spurious, mis-typed and mis-bounded entities.
+
+    Reads the stored per-word predictions of a result and the test split's gold tags from the
+    data (checked against the checksum the result recorded); lists the most frequent errors with
+    their words and a few example sentences with gold and predicted entities in brackets.
+    """
+    from pathlib import Path
+
+    from benchmark.error_analysis import error_report
+
+    click.echo(error_report(Path(setting("results_dir", results_dir)), model_name, target, data_dir, task_name,
+                            recipe, source, seed, top, examples))
 
 
 @cli.command()

@@ -13,9 +13,10 @@ Three threads feed and drain the forward passes, which the calling thread runs:
 
 Chunks hold whole targets, in order, so an interrupted evaluation loses at most the targets
 of the chunk in flight. Small targets (100 to 1,000 sentences) share batches instead of each
-ending in a half-empty one, and a big target's windows are sorted together with its neighbours'. Each window is predicted from the same input ids
-and attention mask as before; only which windows share a batch changes. ``tests/test_pipeline.py``
-checks that every prediction file is byte-identical to the one-target-at-a-time evaluation.
+ending in a half-empty one, and a big target's windows are sorted together with its
+neighbours'. Each window is predicted from the same input ids and attention mask as before;
+only which windows share a batch changes. ``tests/test_pipeline.py`` checks that every
+prediction file is byte-identical to the one-target-at-a-time evaluation.
 """
 
 from __future__ import annotations

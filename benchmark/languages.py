@@ -23,7 +23,8 @@ class LanguageSelection:
 def expand_language_spec(task: Task, spec: str, source: DataSource) -> tuple[str, ...]:
     """``"de,fr"``, ``"xtreme40"``, ``"all"`` or a mix, in the order given, without repeats.
 
-    Unknown codes and set names stop with "did you mean".
+    A code the task does not declare is accepted when a local data folder has it (it is then
+    reported as an unknown language); otherwise unknown codes and set names stop with "did you mean".
     """
     items = [item.strip() for item in spec.split(",") if item.strip()]
     if not items:
@@ -36,7 +37,7 @@ def expand_language_spec(task: Task, spec: str, source: DataSource) -> tuple[str
             codes.extend(available if available is not None else task.languages)
         elif item in task.language_sets:
             codes.extend(task.language_sets[item])
-        elif item in task.languages:
+        elif item in task.languages or (source.kind != "hub" and source.has_language(item)):
             codes.append(item)
         else:
             choices = list(task.languages) + list(task.language_sets) + [ALL]

@@ -1,9 +1,11 @@
-"""``xbench report`` and ``xbench compare``: leaderboards with CIs and corrected significance.
+"""``xbench report`` and ``xbench compare``: leaderboards with seed-honest CIs and corrected tests.
 
-Reads result files only (no model, no data): per-sentence counts from the predictions
-sidecars feed one paired two-level bootstrap per language (:func:`stats.resample_languages`),
-from which every interval and test of the report is read. Reports are generated, never edited:
-the same results give the same bytes.
+Reads result files only (no model, no data): per-sentence counts from the predictions sidecars
+feed one paired sentence bootstrap per language (:func:`stats.resample_languages`, all seeds
+kept), which :func:`intervals.seed_interval` combines with the spread over seeds into every
+interval and test of the report. The source language's own test split is in-language and kept
+apart; the headline average is over zero-shot targets. Reports are generated, never edited: the
+same results give the same bytes (pictures included).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import csv
 import io
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -19,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.errors import XbenchError
-from benchmark.results import iter_result_files, read_predictions, read_result, recipe_key_of
+from benchmark.intervals import MEASURED_COVERAGE, METHOD, SeedInterval, seed_interval
+from benchmark.results import AS_GIVEN, iter_result_files, read_predictions, read_result, recipe_key_of
 from benchmark.stats import (
     ASO_THRESHOLD,
     LanguageResamples,
@@ -31,6 +35,7 @@ from benchmark.stats import (
 from benchmark.tasks import get_task
 
 LOW_POWER_SENTENCES = 150  # WikiANN's smallest test splits hold 100 sentences
+FEW_SEEDS = 5  # below this the report warns that seed variance rests on few fine-tunes
 REFERENCE_ENV = "XBENCH_REFERENCE"
 
 
@@ -105,12 +110,14 @@ def coverage(group: Group) -> tuple[list[str], list[str]]:
     return common, missing
 
 
-def load_counts(group: Group, languages: list[str]) -> dict[str, dict[str, np.ndarray]]:
+def load_counts(group: Group, languages: list[str], progress=None) -> dict[str, dict[str, np.ndarray]]:
     """Per-sentence (TP, FP, FN) of every model, language and seed: (n_seeds, n_sentences, 3)."""
     counts: dict[str, dict[str, np.ndarray]] = {}
     for m in group.models.values():
         counts[m.name] = {}
         for lang in languages:
+            if progress is not None:
+                progress(lang)
             rows = []
             for seed in m.seeds:
                 target = m.results[seed]["targets"][lang]
@@ -138,17 +145,51 @@ def read_reference(path: Path) -> dict[str, float]:
 
 @dataclass
 class Analysis:
+    """Everything a report says about one group, computed once.
+
+    Intervals and tests come from :func:`benchmark.intervals.seed_interval`: per-seed scores for
+    the seed part, one paired sentence bootstrap (all seeds kept) for the sentence part.
+    """
+
     group: Group
-    languages: list[str]
+    languages: list[str]  # every language all runs have
+    in_language: list[str]  # of those, the source language(s): in-language, not zero-shot
+    zero_shot: list[str]
     missing: list[str]
     sample: LanguageResamples
-    per_seed_f1: dict[str, dict[str, list[float]]]
-    order: list[str]  # models by average F1, best first
+    per_seed_f1: dict[str, dict[str, np.ndarray]]
+    order: list[str]  # models by zero-shot average F1, best first
     ranks: dict[str, int]
+    averages: dict[str, dict[str, SeedInterval]]  # model -> {"zero_shot", "xtreme", "in_language"}
+    per_language: dict[str, dict[str, SeedInterval]]
     pair_tests: dict[tuple[str, str], dict]
     best_marked: dict[str, bool]
     alpha: float
     n_sentences: dict[str, int]
+
+    @property
+    def headline(self) -> list[str]:
+        """The languages the headline average is over: zero-shot ones, or all when there are none."""
+        return self.zero_shot or self.languages
+
+    def seeds(self, model: str) -> int:
+        return len(self.group.models[model].seeds)
+
+
+@contextmanager
+def _progress(total: int, desc: str):
+    """Progress on stderr: a bar on a terminal (shown after 1.5 s), elsewhere a plain line every
+    30 s of a long step (no closing line: a quick report prints nothing), nothing with --quiet."""
+    from benchmark.progress import LineProgress, current_mode
+
+    mode = current_mode()
+    if mode == "bars":
+        from tqdm import tqdm
+
+        with tqdm(total=total, desc=desc, unit="lang", leave=False, delay=1.5, dynamic_ncols=True) as bar:
+            yield bar
+    else:
+        yield LineProgress(total, desc, "lang", quiet=mode == "quiet")
 
 
 def analyse(group: Group, n_resamples: int, seed: int, alpha: float) -> Analysis:
@@ -156,46 +197,59 @@ def analyse(group: Group, n_resamples: int, seed: int, alpha: float) -> Analysis
     if not languages:
         raise XbenchError(f"{group.task} from {group.source}: no target language is common to all runs; "
                           + "; ".join(missing))
-    counts = load_counts(group, languages)
-    sample = resample_languages(counts, n_resamples=n_resamples, seed=seed)
-    per_seed = {m: {lang: [float(_f1(c)) for c in counts[m][lang]] for lang in languages} for m in counts}
-    averages = {m: sample.average(m, alpha=alpha) for m in counts}
-    order = sorted(counts, key=lambda m: (-averages[m].mean, m))
-    pairs = list(combinations(order, 2))
+    sources = set(group.source.split("+")) if group.source else set()
+    in_language = [lang for lang in languages if lang in sources]
+    zero_shot = [lang for lang in languages if lang not in sources]
+    with _progress(len(languages) * len(group.models), f"reading {group.task} {group.recipe} predictions") as bar:
+        counts = load_counts(group, languages, progress=lambda _: bar.update())
+    with _progress(len(languages), f"bootstrap {group.task} {group.recipe}") as bar:
+        sample = resample_languages(counts, n_resamples=n_resamples, seed=seed, resample_seeds=False,
+                                    progress=lambda _: bar.update())
+    per_seed = {m: {lang: np.array([_f1(c) for c in counts[m][lang]]) for lang in languages} for m in counts}
+
+    def interval(models: list[str], langs: list[str]) -> SeedInterval:
+        scores = [np.mean([per_seed[m][lang] for lang in langs], axis=0) for m in models]
+        reps = [np.mean([sample.replicates[m][lang] for lang in langs], axis=0) for m in models]
+        return seed_interval(scores, reps[0] if len(reps) == 1 else reps[0] - reps[1], alpha)
+
+    averages = {m: {"zero_shot": interval([m], zero_shot) if zero_shot else None,
+                    "xtreme": interval([m], languages),
+                    "in_language": interval([m], in_language) if in_language else None} for m in counts}
+    headline = zero_shot or languages
+    order = sorted(counts, key=lambda m: (-(averages[m]["zero_shot"] or averages[m]["xtreme"]).estimate, m))
+    per_language = {m: {lang: interval([m], [lang]) for lang in languages} for m in counts}
     pair_tests: dict[tuple[str, str], dict] = {}
-    average_p = []
-    for a, b in pairs:
-        overall = sample.compare(a, b, alpha=alpha)
-        per_lang = {lang: sample.compare(a, b, [lang], alpha=alpha) for lang in languages}
-        adjusted = holm([per_lang[lang].p_value for lang in languages])
-        a_better = [lang for lang, p in zip(languages, adjusted) if p <= alpha and per_lang[lang].diff > 0]
-        b_better = [lang for lang, p in zip(languages, adjusted) if p <= alpha and per_lang[lang].diff < 0]
-        seed_avg_a = np.mean([per_seed[a][lang] for lang in languages], axis=0)
-        seed_avg_b = np.mean([per_seed[b][lang] for lang in languages], axis=0)
+    for a, b in combinations(order, 2):
+        per_lang = {lang: interval([a, b], [lang]) for lang in languages}
+        holm_p: dict[str, float] = {}
+        for block in (zero_shot, in_language):  # corrected within each row group
+            holm_p.update(zip(block, holm([per_lang[lang].p_value for lang in block]) if block else []))
+        a_better = [lang for lang in headline if holm_p[lang] <= alpha and per_lang[lang].estimate > 0]
+        b_better = [lang for lang in headline if holm_p[lang] <= alpha and per_lang[lang].estimate < 0]
+        seed_avg_a = np.mean([per_seed[a][lang] for lang in headline], axis=0)
+        seed_avg_b = np.mean([per_seed[b][lang] for lang in headline], axis=0)
         enough_seeds = min(len(seed_avg_a), len(seed_avg_b)) > 1
-        aso = almost_stochastic_order(seed_avg_a, seed_avg_b, seed=seed) if enough_seeds else float("nan")
-        pair_tests[(a, b)] = {"overall": overall, "per_language": per_lang,
-                              "holm": dict(zip(languages, adjusted)), "a_better": a_better, "b_better": b_better,
-                              "a_wins": len(a_better), "b_wins": len(b_better),
-                              "wilcoxon": wilcoxon_languages([per_lang[lang].diff for lang in languages]),
-                              "aso": aso}
-        average_p.append(overall.p_value)
-    adjusted_avg = holm(average_p) if average_p else []
-    for (pair, p) in zip(pairs, adjusted_avg):
+        pair_tests[(a, b)] = {
+            "overall": interval([a, b], headline), "xtreme": interval([a, b], languages),
+            "per_language": per_lang, "holm": holm_p, "a_better": a_better, "b_better": b_better,
+            "wilcoxon": wilcoxon_languages([per_lang[lang].estimate for lang in headline]),
+            "aso": almost_stochastic_order(seed_avg_a, seed_avg_b, seed=seed) if enough_seeds else float("nan")}
+    pairs = list(pair_tests)
+    for pair, p in zip(pairs, holm([pair_tests[p]["overall"].p_value for p in pairs]) if pairs else []):
         pair_tests[pair]["overall_holm"] = float(p)
-    # Rank = 1 + the number of models significantly better on the average (Holm over all pairs):
-    # models that no test separates share a rank instead of being ordered by noise.
+    # Rank = 1 + the number of models significantly better on the headline average (Holm over all
+    # pairs): models that no test separates share a rank instead of being ordered by noise.
     ranks = {m: 1 + sum(1 for (a, b), t in pair_tests.items()
-                        if b == m and t["overall_holm"] <= alpha and t["overall"].diff > 0) for m in order}
+                        if b == m and t["overall_holm"] <= alpha and t["overall"].estimate > 0) for m in order}
     best_marked = {}
     for lang in languages:
-        best = max(order, key=lambda m: sample.observed[m][lang])
+        best = max(order, key=lambda m: per_language[m][lang].estimate)
         others = [m for m in order if m != best]
         best_marked[lang] = bool(others) and all(
             _pair_holm(pair_tests, best, o, lang) <= alpha for o in others)
     n_sentences = {lang: counts[order[0]][lang].shape[1] for lang in languages}
-    return Analysis(group, languages, missing, sample, per_seed, order, ranks, pair_tests, best_marked, alpha,
-                    n_sentences)
+    return Analysis(group, languages, in_language, zero_shot, missing, sample, per_seed, order, ranks, averages,
+                    per_language, pair_tests, best_marked, alpha, n_sentences)
 
 
 def _f1(c: np.ndarray) -> float:
@@ -213,29 +267,66 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 language``, ``3 languages``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def recipe_label(group: Group) -> str:
+    if group.recipe == AS_GIVEN:
+        return "evaluated as given, no training"
+    return f"recipe {group.recipe}"
+
+
+def recipe_settings(group: Group) -> str:
+    """The recipe's fields as the result files record them (the same in every file of a group)."""
+    if group.recipe == AS_GIVEN:
+        return ("Each model was evaluated as it was given (already fine-tuned for NER elsewhere); "
+                "xbench trained nothing.")
+    recipe = next(iter(next(iter(group.models.values())).results.values())).get("recipe") or {}
+    fields = [f"{k} {v}" for k, v in recipe.items() if k not in ("name", "description")]
+    text = f"Recipe `{group.recipe}`"
+    if recipe.get("description"):
+        text += f": {recipe['description'].rstrip('.')}."
+    return text + (f" Settings: {', '.join(fields)}." if fields else "")
+
+
 def leaderboard_rows(an: Analysis) -> list[dict]:
     rows = []
     for m in an.order:
-        est = an.sample.average(m, alpha=an.alpha)
-        runs = an.group.models[m]
-        rows.append({"rank": an.ranks[m], "model": m, "avg_f1": 100 * est.mean,
-                     "ci_low": 100 * est.ci_low, "ci_high": 100 * est.ci_high,
-                     "languages": len(an.languages), "seeds": len(runs.seeds)})
+        zs, xt, il = (an.averages[m][k] for k in ("zero_shot", "xtreme", "in_language"))
+        rows.append({"rank": an.ranks[m], "model": m, "recipe": an.group.recipe,
+                     "zero_shot_f1": None if zs is None else 100 * zs.estimate,
+                     "zero_shot_ci_low": None if zs is None else 100 * zs.ci_low,
+                     "zero_shot_ci_high": None if zs is None else 100 * zs.ci_high,
+                     "zero_shot_languages": len(an.zero_shot),
+                     "xtreme_style_f1": 100 * xt.estimate, "xtreme_style_ci_low": 100 * xt.ci_low,
+                     "xtreme_style_ci_high": 100 * xt.ci_high, "xtreme_style_languages": len(an.languages),
+                     "in_language_f1": None if il is None else 100 * il.estimate, "seeds": an.seeds(m)})
     return rows
+
+
+def ordered_languages(an: Analysis) -> list[str]:
+    """In-language rows first, then zero-shot targets by the best model's F1."""
+    best = an.order[0]
+    by_score = sorted(an.zero_shot, key=lambda lang: (-an.per_language[best][lang].estimate, lang))
+    return list(an.in_language) + by_score
 
 
 def language_rows(an: Analysis, reference: dict[str, float]) -> list[dict]:
     task = get_task(an.group.task)
     rows = []
-    for lang in sorted(an.languages, key=lambda lang: -an.sample.observed[an.order[0]][lang]):
-        row = {"lang": lang, "language": task.languages[lang].name if lang in task.languages else lang,
-               "script": task.languages[lang].script if lang in task.languages else "?",
+    for lang in ordered_languages(an):
+        info = task.language(lang)
+        row = {"lang": lang, "language": info.name, "script": info.script, "family": info.family,
+               "group": "in-language" if lang in an.in_language else "zero-shot",
                "test_sentences": an.n_sentences[lang]}
-        best = max(an.order, key=lambda m: an.sample.observed[m][lang])
+        best = max(an.order, key=lambda m: an.per_language[m][lang].estimate)
         for m in an.order:
-            seeds = an.per_seed_f1[m][lang]
-            row[f"{m} f1"] = 100 * float(np.mean(seeds))
-            row[f"{m} sd"] = 100 * float(np.std(seeds, ddof=1)) if len(seeds) > 1 else None
+            iv = an.per_language[m][lang]
+            row[f"{m} f1"] = 100 * iv.estimate
+            row[f"{m} ci_low"] = 100 * iv.ci_low
+            row[f"{m} ci_high"] = 100 * iv.ci_high
             pretrained = an.group.models[m].pretraining_languages()
             row[f"{m} unseen"] = bool(pretrained) and lang not in pretrained
             row[f"{m} best_significant"] = m == best and an.best_marked[lang]
@@ -244,14 +335,21 @@ def language_rows(an: Analysis, reference: dict[str, float]) -> list[dict]:
     return rows
 
 
+PAIR_FIELDS = ["a", "b", "avg_diff", "ci_low", "ci_high", "p", "p_holm", "xtreme_style_diff", "a_better_on",
+               "b_better_on", "languages", "wilcoxon_p", "aso_eps_min", "seeds_a", "seeds_b"]
+
+
 def pair_rows(an: Analysis) -> list[dict]:
     rows = []
     for (a, b), t in an.pair_tests.items():
         o = t["overall"]
-        rows.append({"a": a, "b": b, "avg_diff": 100 * o.diff, "ci_low": 100 * o.ci_low,
+        rows.append({"a": a, "b": b, "avg_diff": 100 * o.estimate, "ci_low": 100 * o.ci_low,
                      "ci_high": 100 * o.ci_high, "p": o.p_value, "p_holm": t["overall_holm"],
-                     "a_better_on": t["a_wins"], "b_better_on": t["b_wins"], "languages": len(an.languages),
-                     "wilcoxon_p": t["wilcoxon"], "aso_eps_min": None if np.isnan(t["aso"]) else round(t["aso"], 3)})
+                     "xtreme_style_diff": 100 * t["xtreme"].estimate,
+                     "a_better_on": len(t["a_better"]), "b_better_on": len(t["b_better"]),
+                     "languages": len(an.headline), "wilcoxon_p": t["wilcoxon"],
+                     "aso_eps_min": None if np.isnan(t["aso"]) else round(t["aso"], 3),
+                     "seeds_a": an.seeds(a), "seeds_b": an.seeds(b)})
     return rows
 
 
@@ -269,42 +367,125 @@ def _p(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def render_markdown(an: Analysis, reference: dict[str, float], chart_name: str) -> str:
+def _ci(iv: SeedInterval | None) -> str:
+    return "–" if iv is None else f"{_pct(iv.estimate)} ({_pct(iv.ci_low)}–{_pct(iv.ci_high)})"
+
+
+def _plus_minus(iv: SeedInterval) -> str:
+    return f"{_pct(iv.estimate)} ± {_pct(iv.half_width)}"
+
+
+def coverage_sentence() -> str:
+    return ", ".join(f"{100 * average:.1f}% with {k} seeds ({100 * single:.1f}% for single languages)"
+                     for k, (average, single) in sorted(MEASURED_COVERAGE.items()))
+
+
+def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[str, str]) -> str:
     g = an.group
     task = get_task(g.task)
-    seeds = sorted({s for m in g.models.values() for s in m.seeds})
-    lines = [f"# {g.task}: zero-shot NER transfer from {g.source}", "",
-             f"Generated by `xbench report` from {sum(len(m.seeds) for m in g.models.values())} result files; "
-             "do not edit by hand. Span F1 (%) on each target language's test split.", ""]
+    n_files = sum(len(m.seeds) for m in g.models.values())
+    title = (f"# {g.task}: models evaluated as given, no training" if g.recipe == AS_GIVEN
+             else f"# {g.task}, {recipe_label(g)}: NER transfer from {g.source}")
+    lines = [title, "",
+             f"Generated by `xbench report` from {_count(n_files, 'result file')}; do not edit by hand. "
+             "Span F1 (%) on each target language's test split.", "", recipe_settings(g), ""]
+    few = [f"{m} ({an.seeds(m)})" for m in an.order if an.seeds(m) < FEW_SEEDS]
+    if few:
+        lines += [f"> **Fewer than {FEW_SEEDS} seeds:** {', '.join(few)}. Intervals are honest about it and "
+                  "therefore wide; seed-level comparisons (ASO) are weak evidence. "
+                  + ("With one seed the seed-to-seed variance cannot be estimated: that model's intervals "
+                     "cover test-sentence noise only. " if any(an.seeds(m) == 1 for m in an.order) else "")
+                  + "Run more seeds (`--seeds 1-5`) for firmer conclusions.", ""]
     lines += ["## Leaderboard", ""]
     board = leaderboard_rows(an)
-    lines.append(_markdown_table(
-        ["rank", "model", f"average F1 over {len(an.languages)} languages (95% CI)", "seeds"],
-        [[r["rank"], f"**{r['model']}**" if r["rank"] == 1 else r["model"],
-          f"{r['avg_f1']:.1f} ({r['ci_low']:.1f}–{r['ci_high']:.1f})", r["seeds"]] for r in board], "rlrr"))
-    tied = [r["model"] for r in board if r["rank"] == 1]
+    source_note = f"in-language ({g.source})" if an.in_language else None
+    headers = ["rank", "model", f"zero-shot average over {_count(len(an.zero_shot), 'language')} (95% CI)",
+               f"XTREME-style average, source included, {_count(len(an.languages), 'language')} (95% CI)"]
+    if not an.zero_shot:
+        headers[2] = "zero-shot average (no zero-shot target)"
+    if source_note:
+        headers.append(source_note)
+    headers.append("seeds")
+    body = []
+    for r in board:
+        m = r["model"]
+        row = [r["rank"], f"**{m}**" if r["rank"] == 1 and len(board) > 1 else m,
+               _ci(an.averages[m]["zero_shot"]), _ci(an.averages[m]["xtreme"])]
+        if source_note:
+            row.append(_plus_minus(an.averages[m]["in_language"]))
+        row.append(r["seeds"])
+        body.append(row)
+    lines.append(_markdown_table(headers, body, "rl" + "r" * (len(headers) - 2)))
     lines.append("")
-    if len(tied) > 1:
-        lines.append(f"Ranks are tie groups: {', '.join(tied)} share rank 1 because no test separates them.")
-    else:
-        lines.append("Ranks are tie groups: a model's rank is 1 + the number of models significantly better "
-                     "on the average.")
+    lines.append("The headline is the zero-shot average: the source language's own test split is in-language "
+                 "and kept out of it. The XTREME-style average includes it, as XTREME reports PAN-X."
+                 + (" In-language: F1 ± h, h the half-width of its 95% interval." if source_note else "")
+                 + f" 95% CI: {METHOD}; measured coverage of a stated 95%: {coverage_sentence()} "
+                 f"([docs/statistics.md](../docs/statistics.md)).")
+    if len(board) > 1:
+        tied = [r["model"] for r in board if r["rank"] == 1]
+        if len(tied) > 1:
+            lines.append(f"Ranks are tie groups: {', '.join(tied)} share rank 1 because no test separates them.")
+        else:
+            lines.append("Ranks are tie groups: a model's rank is 1 + the number of models significantly better "
+                         "on the zero-shot average.")
     if an.missing:
-        lines += ["", f"**Incomplete results.** Averages use only the {len(an.languages)} languages every run has:"]
+        lines += ["", f"**Incomplete results.** Averages use only the {_count(len(an.languages), 'language')} "
+                  "every run has:"]
         lines += [f"- {m}" for m in an.missing]
     lines += ["", "## Per language", ""]
-    headers = ["lang", "language", "script", "test"] + [m for m in an.order]
+    lines.append(_language_table(an, reference))
+    lines += ["", "F1 ± h: mean over seeds ± h, the half-width of its 95% interval (the same interval as the "
+              "leaderboard's, for one language; the pictures draw the same intervals). † best model, "
+              "significantly better than every other model on that language (Holm-corrected within the row "
+              "group); ° language not in the model's pretraining data; ⚠ at most "
+              f"{LOW_POWER_SENTENCES} test sentences (low power)."
+              + (" Rahimi en→X: Rahimi, Li & Cohn (2019), Fig. 5, whole numbers read off a heatmap (±1-2 points)."
+                 if any(lang in reference for lang in an.languages) else "")]
+    lines += ["", "## Pictures", ""]
+    lines += _picture_lines(an, pictures)
+    lines += ["", "## Per entity type", "",
+              "Span F1 (%) per entity type, mean over seeds, from the per-type scores stored in each result; "
+              "the last column is the F1 over all types."]
+    for m in an.order:
+        lines += ["", f"### {m}", "", _type_table(an, m, task)]
+    if an.pair_tests:
+        lines += ["", "## Pairwise comparisons", ""]
+        lines.append(_markdown_table(
+            ["A vs B", "A − B zero-shot average (95% CI)", "p (Holm)", "A − B XTREME-style", "A better on",
+             "B better on", "Wilcoxon p", "ASO ε_min (seeds A vs B)"],
+            [[f"{r['a']} vs {r['b']}", f"{r['avg_diff']:+.1f} ({r['ci_low']:+.1f} to {r['ci_high']:+.1f})",
+              _p(r["p_holm"]), f"{r['xtreme_style_diff']:+.1f}", f"{r['a_better_on']} of {r['languages']}",
+              f"{r['b_better_on']} of {r['languages']}", _p(r["wilcoxon_p"]),
+              ("–" if r["aso_eps_min"] is None else f"{r['aso_eps_min']:.2f}") + f" ({r['seeds_a']} vs {r['seeds_b']})"]
+             for r in pair_rows(an)], "lrrrrrrr"))
+        lines += ["", "A better on / B better on: zero-shot languages where the difference is significant after "
+                  "Holm correction across them. ASO: almost stochastic order (Dror, Shlomov & Reichart 2019) over "
+                  f"per-seed zero-shot averages; A is declared better when ε_min < {ASO_THRESHOLD}, the threshold "
+                  "Ulmer et al. (2022) recommend (Dror et al.'s own boundary is 0.5). ε_min is estimated from the "
+                  "seeds alone: with 3 seeds per side even ε_min = 0 is weak evidence; the interval and p-value "
+                  "of the average are the firmer test."]
+    lines += ["", "## What the numbers say", ""] + findings(an, reference, task)
+    lines += ["", "---", "", _footnote(an)]
+    return "\n".join(lines) + "\n"
+
+
+def _language_table(an: Analysis, reference: dict[str, float]) -> str:
+    headers = ["lang", "language", "script", "test"] + list(an.order)
     has_reference = any(lang in reference for lang in an.languages)
     if has_reference:
         headers.append("Rahimi en→X")
     body = []
     for r in language_rows(an, reference):
+        if r["group"] == "in-language" and r["lang"] == an.in_language[0]:
+            body.append([f"*in-language ({an.group.source})*"] + [""] * (len(headers) - 1))
+        if r["group"] == "zero-shot" and an.zero_shot and r["lang"] == next(
+                lang for lang in ordered_languages(an) if lang in an.zero_shot) and an.in_language:
+            body.append(["*zero-shot*"] + [""] * (len(headers) - 1))
         cells = [r["lang"], r["language"], r["script"],
                  f"{r['test_sentences']}" + (" ⚠" if r["test_sentences"] <= LOW_POWER_SENTENCES else "")]
         for m in an.order:
-            cell = f"{r[f'{m} f1']:.1f}"
-            if r[f"{m} sd"] is not None:
-                cell += f" ± {r[f'{m} sd']:.1f}"
+            cell = _plus_minus(an.per_language[m][r["lang"]])
             if r[f"{m} best_significant"]:
                 cell = f"**{cell}**†"
             if r[f"{m} unseen"]:
@@ -313,129 +494,210 @@ def render_markdown(an: Analysis, reference: dict[str, float], chart_name: str) 
         if has_reference:
             cells.append("" if r["rahimi_en_to_x"] is None else f"{r['rahimi_en_to_x']:.0f}")
         body.append(cells)
-    lines.append(_markdown_table(headers, body, "lllr" + "r" * len(an.order) + ("r" if has_reference else "")))
-    lines += ["", f"![Per-language F1]({chart_name})", "", "## Pairwise comparisons", ""]
-    lines.append(_markdown_table(
-        ["A vs B", "A − B average (95% CI)", "p (Holm)", "A better on", "B better on", "Wilcoxon p", "ASO ε_min"],
-        [[f"{r['a']} vs {r['b']}", f"{r['avg_diff']:+.1f} ({r['ci_low']:+.1f} to {r['ci_high']:+.1f})",
-          _p(r["p_holm"]), f"{r['a_better_on']} of {r['languages']}", f"{r['b_better_on']} of {r['languages']}",
-          _p(r["wilcoxon_p"]), "–" if r["aso_eps_min"] is None else f"{r['aso_eps_min']:.2f}"]
-         for r in pair_rows(an)], "lrrrrrr"))
-    lines += ["", "## What the numbers say", ""] + findings(an, reference, task)
-    lines += ["", "---", "", _footnote(an, seeds)]
-    return "\n".join(lines) + "\n"
+    return _markdown_table(headers, body, "lllr" + "r" * len(an.order) + ("r" if has_reference else ""))
+
+
+ENTITY_TYPES = ("PER", "ORG", "LOC")
+
+
+def type_scores(an: Analysis, model: str, lang: str) -> dict[str, float]:
+    """Mean over seeds of each type's F1 (%), and ``all``, from the result files."""
+    runs = an.group.models[model]
+    out = {}
+    for kind in ENTITY_TYPES:
+        values = [runs.results[s]["targets"][lang].get("per_type", {}).get(kind, {}).get("f1") for s in runs.seeds]
+        out[kind] = None if any(v is None for v in values) else 100 * float(np.mean(values))
+    out["all"] = 100 * an.per_language[model][lang].estimate
+    return out
+
+
+def _type_table(an: Analysis, model: str, task) -> str:
+    def cell(v):
+        return "–" if v is None else f"{v:.1f}"
+
+    rows = []
+    for label, langs in (("zero-shot average", an.zero_shot), (f"in-language ({an.group.source})", an.in_language)):
+        if len(langs) < (2 if langs is an.in_language else 1):  # one source language has its own row below
+            continue
+        per = [type_scores(an, model, lang) for lang in langs]
+        avg = {k: None if any(p[k] is None for p in per) else float(np.mean([p[k] for p in per]))
+               for k in (*ENTITY_TYPES, "all")}
+        rows.append([f"*{label}*", ""] + [cell(avg[k]) for k in (*ENTITY_TYPES, "all")])
+    for lang in ordered_languages(an):
+        s = type_scores(an, model, lang)
+        rows.append([lang, task.language(lang).name] + [cell(s[k]) for k in (*ENTITY_TYPES, "all")])
+    return _markdown_table(["lang", "language", *ENTITY_TYPES, "all"], rows, "llrrrr")
+
+
+def _picture_lines(an: Analysis, pictures: dict[str, str]) -> list[str]:
+    out = [f"![Per-language F1 with 95% intervals]({pictures['languages']}.png)", "",
+           f"Per-language F1 (mean over seeds) with 95% intervals, grouped and coloured by script; the source "
+           f"language set apart on the left; * after a code: at most {LOW_POWER_SENTENCES} test sentences. "
+           f"SVG: [{pictures['languages']}.svg]({pictures['languages']}.svg)."]
+    for (a, b) in an.pair_tests:
+        diff, scatter = pictures[f"diff {a} {b}"], pictures[f"scatter {a} {b}"]
+        out += ["", f"**{a} vs {b}**", "", f"![{a} minus {b} per language]({diff}.png)", "",
+                f"{a} minus {b} per language with 95% intervals; filled: significant after Holm correction. "
+                f"SVG: [{diff}.svg]({diff}.svg).", "", f"![{a} against {b}]({scatter}.png)", "",
+                f"Each language's F1 under {a} (x) against {b} (y), coloured by script; on the diagonal the two "
+                f"are equal. SVG: [{scatter}.svg]({scatter}.svg)."]
+    return out
 
 
 def findings(an: Analysis, reference: dict[str, float], task) -> list[str]:
     """Sentences generated from the analysis: what differs, where, and whether it is significant."""
     out = []
     best = an.order[0]
-    est = an.sample.average(best, alpha=an.alpha)
-    out.append(f"- **{best}** has the highest average F1 ({_pct(est.mean)}, 95% CI {_pct(est.ci_low)}–"
-               f"{_pct(est.ci_high)}) over {len(an.languages)} languages.")
+    head = an.averages[best]["zero_shot"] or an.averages[best]["xtreme"]
+    kind = "zero-shot average" if an.zero_shot else "average"
+    n_head = _count(len(an.headline), "language")
+    if len(an.order) == 1:
+        out.append(f"- **{best}**: {kind} F1 {_pct(head.estimate)} (95% CI {_pct(head.ci_low)}–{_pct(head.ci_high)}) "
+                   f"over {n_head}, from {_count(an.seeds(best), 'seed')}.")
+    else:
+        out.append(f"- **{best}** has the highest {kind} F1 ({_pct(head.estimate)}, 95% CI {_pct(head.ci_low)}–"
+                   f"{_pct(head.ci_high)}) over {n_head}.")
     for (a, b), t in an.pair_tests.items():
         o = t["overall"]
         verdict = "significant" if t["overall_holm"] <= an.alpha else "not significant"
-        diffs = {lang: t["per_language"][lang].diff for lang in an.languages}
-        top = sorted(diffs, key=lambda lang: -diffs[lang])[:5]
-        latin = [d for lang, d in diffs.items() if lang in task.languages and task.languages[lang].script == "Latn"]
-        other = [d for lang, d in diffs.items() if lang in task.languages and task.languages[lang].script != "Latn"]
-        gains = ", ".join(f"{lang} ({_pct(diffs[lang])})" for lang in top)
+        diffs = {lang: t["per_language"][lang].estimate for lang in an.headline}
+        top = [lang for lang in sorted(diffs, key=lambda lang: (-diffs[lang], lang)) if diffs[lang] > 0][:5]
         worse = sorted(t["b_better"], key=lambda lang: diffs[lang])
         worse_list = f" ({', '.join(worse)})" if 0 < len(worse) <= 10 else ""
-        sentence = (f"- {a} vs {b}: {_pct(o.diff)} points on average ({verdict} after Holm, "
-                    f"p {_p_phrase(t['overall_holm'])}); {a} is significantly better on {t['a_wins']} of "
-                    f"{len(an.languages)} languages and worse on {t['b_wins']}{worse_list}. Largest gains: {gains}.")
+        sentence = (f"- {a} vs {b}: {'+' if o.estimate > 0 else ''}{_pct(o.estimate)} points on the {kind} "
+                    f"(95% CI {_pct(o.ci_low)} to {_pct(o.ci_high)}; {verdict} after Holm, "
+                    f"p {_p_phrase(t['overall_holm'])}); {a} is significantly better on {len(t['a_better'])} of "
+                    f"{n_head} and worse on {len(t['b_better'])}{worse_list}.")
+        if top:
+            sentence += " Largest gains: " + ", ".join(f"{lang} ({_pct(diffs[lang])})" for lang in top) + "."
+        latin = [lang for lang in an.headline if task.language(lang).script == "Latn"]
+        other = [lang for lang in an.headline if task.language(lang).known and task.language(lang).script != "Latn"]
         if latin and other:
-            non_latin_sig = sum(1 for lang in t["a_better"]
-                                if lang in task.languages and task.languages[lang].script != "Latn")
-            sentence += (f" Mean gain on Latin-script languages {_pct(float(np.mean(latin)))}, on other scripts "
-                         f"{_pct(float(np.mean(other)))} (significant on {non_latin_sig} of {len(other)} "
-                         "non-Latin-script languages).")
+            other_sig = sum(1 for lang in t["a_better"] if lang in other)
+            sentence += (f" Mean difference on Latin-script languages {_pct(float(np.mean([diffs[x] for x in latin])))}"
+                         f", on other scripts {_pct(float(np.mean([diffs[x] for x in other])))} ({a} significantly "
+                         f"better on {other_sig} of {_count(len(other), 'non-Latin-script language')}).")
         out.append(sentence)
-    shared = [lang for lang in an.languages if lang in reference]
+    shared = [lang for lang in an.zero_shot if lang in reference]
     if shared:
-        gaps = [100 * an.sample.observed[best][lang] - reference[lang] for lang in shared]
-        above = sum(1 for g in gaps if g > 0)
-        below = [f"{lang} ({gap:+.1f})" for lang, gap in sorted(zip(shared, gaps), key=lambda x: x[1]) if gap <= 0]
-        biggest = [f"{lang} ({gap:+.1f})" for lang, gap in sorted(zip(shared, gaps), key=lambda x: -x[1])[:3]]
-        out.append(f"- Against Rahimi et al. (2019)'s English-to-X BiLSTM-CRF with MUSE embeddings (a different, "
-                   f"pre-transformer system, shown for orientation): {best} is higher on {above} of {len(shared)} "
-                   f"shared languages, by {float(np.mean(gaps)):+.1f} points on average; most above on "
-                   f"{', '.join(biggest)}" + (f"; not above on {', '.join(below[:10])}"
-                                              f"{f' and {len(below) - 10} more' if len(below) > 10 else ''}."
-                                              if below else "."))
-    low = [lang for lang in an.languages if an.n_sentences[lang] <= LOW_POWER_SENTENCES]
+        # The reference holds whole numbers read off a heatmap: gaps are whole numbers too.
+        gaps = {lang: round(100 * an.per_language[best][lang].estimate) - round(reference[lang]) for lang in shared}
+        above = sorted((lang for lang in shared if gaps[lang] > 0), key=lambda lang: (-gaps[lang], lang))
+        below = sorted((lang for lang in shared if gaps[lang] <= 0), key=lambda lang: (gaps[lang], lang))
+        sentence = (f"- Against Rahimi et al. (2019)'s English-to-X BiLSTM-CRF with MUSE embeddings (a different, "
+                    f"pre-transformer system, shown for orientation; its figures are whole numbers read off a "
+                    f"heatmap, so gaps are given to the whole point): {best} is higher on {len(above)} of "
+                    f"{_count(len(shared), 'shared language')}, by {float(np.mean(list(gaps.values()))):+.0f} points "
+                    "on average")
+        if above:
+            sentence += "; most above on " + ", ".join(f"{lang} ({gaps[lang]:+d})" for lang in above[:3])
+        if below:
+            sentence += "; not above on " + ", ".join(f"{lang} ({gaps[lang]:+d})" for lang in below[:10])
+            sentence += f" and {len(below) - 10} more" if len(below) > 10 else ""
+        out.append(sentence + ".")
+    low = [lang for lang in an.headline if an.n_sentences[lang] <= LOW_POWER_SENTENCES]
     if low:
-        out.append(f"- {len(low)} language(s) have at most {LOW_POWER_SENTENCES} test sentences ({', '.join(low)}): "
-                   "differences there rarely reach significance.")
+        out.append(f"- {_count(len(low), 'language')} {'has' if len(low) == 1 else 'have'} at most "
+                   f"{LOW_POWER_SENTENCES} test sentences ({', '.join(low)}): differences there rarely reach "
+                   "significance.")
+    unknown = [lang for lang in an.languages if not task.language(lang).known]
+    if unknown:
+        out.append(f"- Not declared by task {task.name} (unknown language, script unknown): {', '.join(unknown)}.")
     return out
 
 
-def _footnote(an: Analysis, seeds: list[int]) -> str:
-    return (f"Method: paired bootstrap over test sentences, two-level with seeds resampled per model "
-            f"({an.sample.n_resamples:,} resamples, seed-shared across languages for averages; percentile 95% "
-            f"CIs; two-sided p by the shift method). Holm-Bonferroni correction at alpha = {an.alpha} across "
-            f"languages (per-language markers, K-of-L counts) and across model pairs (ranks, average tests). "
-            f"Seeds: {', '.join(map(str, seeds))}. F1: seqeval, mode {an.group.seqeval_mode} (conlleval-compatible "
-            "span matching). † best model significantly better than every other model on that language; "
-            f"° language not in the model's pretraining data; ⚠ at most {LOW_POWER_SENTENCES} test sentences "
-            f"(low power). ASO: almost stochastic order over per-seed averages (Dror et al. 2019), A dominates "
-            f"when ε_min < {ASO_THRESHOLD}. Reference column: Rahimi, Li & Cohn (2019), Fig. 5, English to X.")
+def _footnote(an: Analysis) -> str:
+    seeds = "; ".join(f"{m}: {', '.join(map(str, an.group.models[m].seeds))}" for m in an.order)
+    return (f"Method: {METHOD} ({an.sample.n_resamples:,} resamples of the test sentences, paired across models, "
+            f"stratified by language for averages); intervals are symmetric, ± their half-width, and p-values "
+            f"come from the same t distribution. Stated 95%, measured coverage {coverage_sentence()} in a "
+            "simulation with the seed variance of the committed runs (docs/statistics.md). Holm-Bonferroni "
+            f"correction at alpha = {an.alpha} across languages within a row group (per-language markers, K-of-L "
+            f"counts) and across model pairs (ranks, average tests). Seeds: {seeds}. F1: seqeval, mode "
+            f"{an.group.seqeval_mode} (conlleval-compatible span matching).")
 
 
-def render_chart(an: Analysis, path: Path) -> None:
-    import matplotlib
+def long_rows(group: Group) -> list[dict]:
+    """One row per model x recipe x source x seed x target x entity type (and ``all``): P, R, F1, support."""
+    rows = []
+    sources = set(group.source.split("+")) if group.source else set()
+    for model in sorted(group.models):
+        runs = group.models[model]
+        for seed in runs.seeds:
+            for lang, target in sorted(runs.results[seed]["targets"].items()):
+                base = {"task": group.task, "model": model, "recipe": group.recipe, "source": group.source,
+                        "seed": seed, "target": lang, "in_language": lang in sources,
+                        "test_sha256": target.get("test_sha256"), "test_sentences": target.get("n_sentences")}
+                per_type = target.get("per_type", {})
+                support = sum(int(v.get("support", 0)) for v in per_type.values()) if per_type else None
+                rows.append({**base, "type": "all", "precision": target.get("precision"),
+                             "recall": target.get("recall"), "f1": target.get("f1"), "support": support})
+                for kind in sorted(per_type):
+                    scores = per_type[kind]
+                    rows.append({**base, "type": kind, "precision": scores.get("precision"),
+                                 "recall": scores.get("recall"), "f1": scores.get("f1"),
+                                 "support": scores.get("support")})
+    return rows
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    langs = sorted(an.languages, key=lambda lang: -an.sample.observed[an.order[0]][lang])
-    fig, ax = plt.subplots(figsize=(max(8.0, 0.28 * len(langs)), 4.5), dpi=100)
-    x = np.arange(len(langs))
-    for m in an.order:
-        means = [100 * float(np.mean(an.per_seed_f1[m][lang])) for lang in langs]
-        sds = [100 * float(np.std(an.per_seed_f1[m][lang])) for lang in langs]
-        ax.errorbar(x, means, yerr=sds, marker="o", markersize=4, linewidth=1, capsize=2, label=m)
-    ax.set_xticks(x, langs, rotation=90, fontsize=8)
-    ax.set_ylabel("span F1 (%)")
-    ax.set_ylim(0, 100)
-    ax.grid(axis="y", alpha=0.3)
-    ax.set_title(f"{an.group.task}: zero-shot from {an.group.source} (mean ± sd over seeds)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
+LONG_FIELDS = ["task", "model", "recipe", "source", "seed", "target", "in_language", "type", "precision", "recall",
+               "f1", "support", "test_sha256", "test_sentences"]
 
 
 def write_reports(results_dir: Path, reports_dir: Path, formats: tuple[str, ...], n_resamples: int, seed: int,
                   alpha: float, reference_path: Path) -> list[Path]:
+    from benchmark.charts import render_pictures
+
     reference = read_reference(reference_path)
     written = []
     for group in load_groups(results_dir):
         an = analyse(group, n_resamples, seed, alpha)
-        stem = f"{group.task}-{group.source}"
+        stem = f"{group.task}-{group.recipe}-{group.source}" if group.source else f"{group.task}-{group.recipe}"
         reports_dir.mkdir(parents=True, exist_ok=True)
         # Rows hold full precision, so that the markdown rounds once (as the findings do); the
         # files round F1 figures to 2 decimals.
         tables = {"leaderboard": _rounded(leaderboard_rows(an)), "languages": _rounded(language_rows(an, reference)),
                   "pairs": _rounded(pair_rows(an))}
         if "md" in formats:
-            render_chart(an, reports_dir / f"{stem}.png")
-            (reports_dir / f"{stem}.md").write_text(render_markdown(an, reference, f"{stem}.png"), encoding="utf-8")
-            written += [reports_dir / f"{stem}.md", reports_dir / f"{stem}.png"]
+            pictures = render_pictures(an, reports_dir, stem)
+            for name in pictures.values():
+                written += [reports_dir / f"{name}.png", reports_dir / f"{name}.svg"]
+            (reports_dir / f"{stem}.md").write_text(render_markdown(an, reference, pictures), encoding="utf-8")
+            written.insert(0, reports_dir / f"{stem}.md")
+        long = long_rows(group)
         if "json" in formats:
-            payload = {"task": group.task, "source": group.source, "languages": an.languages, "missing": an.missing,
-                       **tables}
+            payload = {"task": group.task, "recipe": group.recipe, "source": group.source, "languages": an.languages,
+                       "zero_shot": an.zero_shot, "in_language": an.in_language, "missing": an.missing,
+                       "interval_method": METHOD, **tables}
             (reports_dir / f"{stem}.json").write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n",
                                                       encoding="utf-8")
-            written.append(reports_dir / f"{stem}.json")
+            (reports_dir / f"{stem}-scores.json").write_text(json.dumps(long, indent=0, ensure_ascii=False) + "\n",
+                                                             encoding="utf-8")
+            written += [reports_dir / f"{stem}.json", reports_dir / f"{stem}-scores.json"]
         if "csv" in formats:
+            fields = {"pairs": PAIR_FIELDS}
             for name, rows in tables.items():
                 path = reports_dir / f"{stem}-{name}.csv"
-                path.write_text(_csv(rows), encoding="utf-8")
+                path.write_text(_csv(rows, fields.get(name)), encoding="utf-8")
                 written.append(path)
+            (reports_dir / f"{stem}-scores.csv").write_text(_csv(long, LONG_FIELDS), encoding="utf-8")
+            written.append(reports_dir / f"{stem}-scores.csv")
+        if "parquet" in formats:
+            written.append(_write_parquet(long, reports_dir / f"{stem}-scores.parquet"))
     return written
+
+
+def _write_parquet(rows: list[dict], path: Path) -> Path:
+    try:
+        import pandas as pd
+    except ImportError:
+        raise XbenchError("--format parquet needs pandas and pyarrow (pip install pandas pyarrow)") from None
+    frame = pd.DataFrame(rows, columns=LONG_FIELDS)
+    try:
+        frame.to_parquet(path, index=False)
+    except ImportError as err:
+        raise XbenchError(f"--format parquet: {err}") from None
+    return path
 
 
 def _rounded(rows: list[dict]) -> list[dict]:
@@ -445,11 +707,11 @@ def _rounded(rows: list[dict]) -> list[dict]:
             for row in rows]
 
 
-def _csv(rows: list[dict]) -> str:
-    if not rows:
-        return ""
+def _csv(rows: list[dict], fieldnames: list[str] | None = None) -> str:
+    """CSV with a header line, also when there are no rows (pandas reads it as an empty table)."""
+    fieldnames = fieldnames or (list(rows[0]) if rows else [])
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
@@ -473,21 +735,27 @@ def compare_table(results_dir: Path, model_a: str, model_b: str, task: str | Non
         t = an.pair_tests[key]
         sign = 1 if key == (model_a, model_b) else -1
         rows = []
-        for lang in an.languages:
+        for lang in ordered_languages(an):
             c = t["per_language"][lang]
             lo, hi = sorted((sign * c.ci_low, sign * c.ci_high))
-            rows.append([lang, _pct(an.sample.observed[model_a][lang]), _pct(an.sample.observed[model_b][lang]),
-                         f"{100 * sign * c.diff:+.2f}", f"[{100 * lo:+.2f}, {100 * hi:+.2f}]", _p(c.p_value),
+            rows.append([lang + (" (in-language)" if lang in an.in_language else ""),
+                         _pct(an.per_language[model_a][lang].estimate), _pct(an.per_language[model_b][lang].estimate),
+                         f"{100 * sign * c.estimate:+.2f}", f"[{100 * lo:+.2f}, {100 * hi:+.2f}]", _p(c.p_value),
                          _p(t["holm"][lang]), "*" if t["holm"][lang] <= alpha else ""])
-        a_wins, b_wins = (t["a_wins"], t["b_wins"]) if sign == 1 else (t["b_wins"], t["a_wins"])
+        a_wins, b_wins = ((len(t["a_better"]), len(t["b_better"])) if sign == 1
+                          else (len(t["b_better"]), len(t["a_better"])))
         o = t["overall"]
         lo, hi = sorted((sign * o.ci_low, sign * o.ci_high))
-        out.append(f"{g.task} from {g.source}: {model_a} (A) vs {model_b} (B), {len(an.languages)} languages\n"
-                   + tabulate(rows, headers=["lang", "A F1", "B F1", "A−B", "95% CI", "p", "p Holm", "sig"])
-                   + f"\n\naverage A−B {100 * sign * o.diff:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}], "
+        kind = "zero-shot average" if an.zero_shot else "average"
+        out.append(f"{g.task} ({recipe_label(g)}) from {g.source}: {model_a} (A) vs {model_b} (B), "
+                   f"{_count(len(an.headline), 'zero-shot language' if an.zero_shot else 'language')}\n"
+                   + tabulate(rows, headers=["lang", "A F1", "B F1", "A−B", "95% CI", "p", "p Holm", "sig"],
+                              disable_numparse=True, colalign=("left",) + ("right",) * 7)
+                   + f"\n\n{kind} A−B {100 * sign * o.estimate:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}], "
                    f"p {_p(o.p_value)}; "
-                   f"A better on {a_wins} of {len(an.languages)} languages, B better on {b_wins} "
-                   f"(Holm, alpha {alpha}; {n_resamples:,} paired bootstrap resamples)")
+                   f"A better on {a_wins} of {_count(len(an.headline), 'language')}, B better on {b_wins} "
+                   f"(Holm, alpha {alpha}; {METHOD}, {n_resamples:,} resamples; seeds A {an.seeds(model_a)}, "
+                   f"B {an.seeds(model_b)})")
         if an.missing:
             out.append("incomplete: " + "; ".join(an.missing))
     return "\n\n".join(out)

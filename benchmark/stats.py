@@ -793,8 +793,11 @@ def resample_languages(
     seed: int = 0,
     *,
     resample_seeds: bool = True,
+    progress=None,
 ) -> LanguageResamples:
     """Draw once, for every language the systems share, the paired two-level bootstrap.
+
+    ``progress``, if given, is called with each language's code once its draws are done.
 
     Draw order (documented so a slow implementation can repeat it): for each system in sorted
     name order, its seed indices (n_resamples x n_seeds); then, for each language in sorted
@@ -824,4 +827,6 @@ def resample_languages(
         for n, f in zip(names, per_seed):
             replicates[n][lang] = _seed_mean(np.take_along_axis(f, seed_draws[n], axis=1))
             observed[n][lang] = float(_seed_mean(_seed_f1(arrays[n][lang])))
+        if progress is not None:
+            progress(lang)
     return LanguageResamples(tuple(languages), observed, replicates, int(n_resamples))

@@ -111,9 +111,22 @@ def validate_recipe(values: dict) -> Recipe:
 
 @dataclass(frozen=True)
 class Language:
+    """A language as the task declares it: English name, ISO 15924 script, family, and the
+    multilingual pretraining corpora that include it (``xlmr``, ``mbert``)."""
+
     code: str
     name: str
     script: str
+    family: str = ""
+    pretrained_in: tuple[str, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        return self.name != UNKNOWN
+
+
+UNKNOWN = "unknown"
+_LANGUAGE_KEYS = {"name", "script", "family", "pretrained_in"}
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,11 @@ class Task:
     language_sets: dict[str, tuple[str, ...]]
     languages: dict[str, Language]
     path: Path = field(compare=False)
+
+    def language(self, code: str) -> Language:
+        """The declared language, or one named "unknown" (script "?") for a code the task does not
+        list: data under any code is usable by name and reported as unknown, never a crash."""
+        return self.languages.get(code) or Language(code, UNKNOWN, "?")
 
     def recipe(self, name: str | None = None) -> Recipe:
         name = name or self.default_recipe
@@ -166,11 +184,8 @@ def parse_task(path: Path) -> Task:
     missing = _TASK_KEYS - set(raw)
     if unknown or missing:
         raise XbenchError(f"{path}: unknown keys {sorted(unknown)} / missing keys {sorted(missing)}")
-    languages = {
-        str(code): Language(str(code), meta["name"], meta["script"])
-        for code, meta in raw["languages"].items()
-    }
-    sets = _resolve_language_sets(path, raw["language_sets"])
+    languages = {str(code): _parse_language(path, str(code), meta) for code, meta in raw["languages"].items()}
+    sets = _resolve_language_sets(path, raw["language_sets"], languages)
     for set_name, codes in sets.items():
         unknown_codes = [c for c in codes if c not in languages]
         if unknown_codes:
@@ -197,8 +212,17 @@ def parse_task(path: Path) -> Task:
     )
 
 
-def _resolve_language_sets(path: Path, raw_sets: dict) -> dict[str, tuple[str, ...]]:
-    """Expand sets declared as ``{include: [...], add: [...]}`` into plain code lists."""
+def _parse_language(path: Path, code: str, meta) -> Language:
+    if not isinstance(meta, dict) or not {"name", "script"} <= set(meta) or set(meta) - _LANGUAGE_KEYS:
+        raise XbenchError(f"{path}: language {code!r} needs name and script (optional: family, pretrained_in), "
+                          f"got {meta!r}")
+    return Language(code, str(meta["name"]), str(meta["script"]), str(meta.get("family", "")),
+                    tuple(str(c) for c in meta.get("pretrained_in", ())))
+
+
+def _resolve_language_sets(path: Path, raw_sets: dict, declared=()) -> dict[str, tuple[str, ...]]:
+    """Expand sets declared as ``{include: [...], add: [...]}`` into plain code lists; ``"*"`` is
+    every declared language."""
     resolved: dict[str, tuple[str, ...]] = {}
 
     def resolve(name: str, seen: tuple[str, ...]) -> tuple[str, ...]:
@@ -207,7 +231,9 @@ def _resolve_language_sets(path: Path, raw_sets: dict) -> dict[str, tuple[str, .
         if name in seen or name not in raw_sets:
             raise XbenchError(f"{path}: language set {name!r} is undefined or includes itself")
         spec = raw_sets[name]
-        if isinstance(spec, list):
+        if spec == "*":
+            codes = list(declared)
+        elif isinstance(spec, list):
             codes = [str(c) for c in spec]
         else:
             codes = [c for inc in spec.get("include", []) for c in resolve(inc, seen + (name,))]

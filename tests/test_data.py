@@ -147,7 +147,7 @@ def test_real_data_xtreme40_lists_36_languages_and_en_counts():
     assert "36 of 40 languages have data" in result.output
     assert "(ka, my, th, yo)" in result.output
     en = next(line.split() for line in result.output.splitlines() if line.startswith("en "))
-    assert en[3:6] == ["20000", "10000", "10000"]
+    assert en[3:8] == ["Indo-European", "xlmr,mbert", "20000", "10000", "10000"]
 
 
 @pytest.mark.realdata

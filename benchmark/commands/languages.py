@@ -20,7 +20,7 @@ def languages_table(task_name: str, spec: str, data_dir) -> str:
     selection = select_languages(task, spec, source)
     rows = []
     for code in selection.requested:
-        lang = task.languages[code]
+        lang = task.language(code)
         present = code in selection.present
         counts = ["-"] * 3
         if present and source.kind in ("panx", "rahimi"):
@@ -28,10 +28,16 @@ def languages_table(task_name: str, spec: str, data_dir) -> str:
                       for s in ("train", "validation", "test")]
         elif present:
             counts = [source.load(task, code)[s].num_rows for s in ("train", "validation", "test")]
-        rows.append([code, lang.name, lang.script, *counts, "yes" if present else "MISSING"])
-    table = tabulate(rows, headers=["code", "language", "script", "train", "dev", "test", "data"])
+        rows.append([code, lang.name, lang.script, lang.family or "-", ",".join(lang.pretrained_in) or "-",
+                     *counts, "yes" if present else "MISSING"])
+    table = tabulate(rows, headers=["code", "language", "script", "family", "pretrained in", "train", "dev", "test",
+                                    "data"])
     lines = [table, "", f"{len(selection.present)} of {len(selection.requested)} languages have data "
              f"in {source.describe()}."]
+    unknown = [code for code in selection.requested if not task.language(code).known]
+    if unknown:
+        lines.append(f"{len(unknown)} code(s) not declared by task {task.name} (unknown language, usable by name): "
+                     f"{', '.join(unknown)}.")
     if selection.missing:
         lines.append(missing_message(selection, source) + ".")
     return "\n".join(lines)
