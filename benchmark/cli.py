@@ -6,7 +6,9 @@ Heavy libraries (torch, transformers, datasets) are imported inside commands so 
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -23,18 +25,72 @@ SETTING_DEFAULTS = {
 }
 
 
+INTERRUPTED_HINT = "run the same command again to resume"
+
+
+def interrupted_line(err: KeyboardInterrupt) -> str:
+    """``xbench: interrupted (SIGTERM); <what was kept>; run the same command again to resume``."""
+    from benchmark.signals import Stopped
+
+    name = err.signal_name if isinstance(err, Stopped) else "SIGINT"
+    kept = (err.kept if isinstance(err, Stopped) else None) or "finished work is saved"
+    return f"xbench: interrupted ({name}); {kept}; {INTERRUPTED_HINT}"
+
+
+def _exit_interrupted(err: KeyboardInterrupt):
+    from benchmark.signals import ignore_stop_signals
+
+    click.echo(interrupted_line(err), err=True)
+    ignore_stop_signals()  # a second Ctrl-C during shutdown would print an atexit traceback
+    sys.exit(130)
+
+
+def write_crash_log(text: str) -> Path:
+    """Save a traceback under the cache's ``logs`` folder (else the temp folder); returns the file."""
+    import tempfile
+    import time
+
+    from benchmark.models.loading import cache_root
+
+    name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+    for folder in (cache_root() / "logs", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text, encoding="utf-8")
+            return folder / name
+        except OSError:
+            continue
+    raise OSError("no folder to write the traceback to")
+
+
+def _exit_unexpected(err: Exception):
+    """The last guard: an error xbench did not foresee is one line and a saved traceback, status 1."""
+    import traceback
+
+    what = f"{type(err).__name__}: {str(err).strip().splitlines()[0][:300] if str(err).strip() else ''}".rstrip(": ")
+    try:
+        where = f"full traceback in {write_crash_log(traceback.format_exc())}"
+    except OSError:
+        where = "the traceback could not be saved"
+    click.echo(f"xbench: unexpected error: {what} ({where}); please report it with that file", err=True)
+    sys.exit(1)
+
+
 class XbenchGroup(click.Group):
-    """Turns XbenchError, and click's own usage errors, into one line on stderr and exit status 2."""
+    """Turns XbenchError, and click's own usage errors, into one line on stderr and exit status 2;
+    a stop signal into one line saying what was kept (status 130); anything else into one line
+    naming the error and the file holding its traceback (status 1)."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        from benchmark.signals import stop_on_signals
+
+        stop_on_signals()  # SIGTERM (timeout, kill, Slurm) stops as Ctrl-C does
         try:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Abort:
-            click.echo("xbench: interrupted; finished work is saved, run the same command again to resume",
-                       err=True)
-            sys.exit(130)
+            _exit_interrupted(KeyboardInterrupt())
         except click.ClickException as err:
             hint = f" (see: xbench {err.ctx.command_path.partition(' ')[2]} --help)".replace("  ", " ") \
                 if getattr(err, "ctx", None) is not None else ""
@@ -47,10 +103,12 @@ class XbenchGroup(click.Group):
         except XbenchError as err:
             click.echo(f"xbench: error: {err}", err=True)
             sys.exit(err.exit_code)
-        except KeyboardInterrupt:
-            click.echo("xbench: interrupted; finished work is saved, run the same command again to resume",
-                       err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as err:
+            _exit_interrupted(err)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as err:  # noqa: BLE001 - the last guard: no user sees a raw traceback
+            _exit_unexpected(err)
 
 
 @click.group(cls=XbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,6 +120,20 @@ def cli():
     on every target language, and compare them with confidence intervals and significance
     tests corrected for testing many languages.
     """
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses nan and infinities (click's FloatRange lets nan through)."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 task_option = click.option("--task", "task_name", default="wikiann", show_default=True,
@@ -117,13 +189,30 @@ def config_command():
 
 
 @cli.command()
-def models():
+@click.option("--download", is_flag=True,
+              help="Fetch the NAMEd models into the Hugging Face cache now (hub models; offline ones are built "
+                   "into xbench's cache), for machines or cluster nodes that have no internet later.")
+@click.argument("names", nargs=-1)
+def models(download, names):
     """List the model registry: family, parameters, pretraining languages, availability here.
 
     Availability: installed (an offline package ships it), cached (in the Hugging Face cache),
     hub-only (needs the Hugging Face Hub). Any other hub id or local folder also works with
     --model, and <name>-random gives a registered architecture with random weights.
+
+    With --download NAME...: fetch those models once (registered names or hub ids), so that
+    jobs load them from the cache only (xbench's Slurm and local jobs never reach the Hub).
     """
+    if names and not download:
+        raise XbenchError(f"xbench models takes model names only with --download (got {' '.join(names)})")
+    if download and not names:
+        raise XbenchError("--download: name the models to fetch, e.g. xbench models --download xlmr-base mbert")
+    if download:
+        from benchmark.commands.models import download_models
+
+        for line in download_models(names):
+            click.echo(line)
+        return
     from benchmark.commands.models import models_table
 
     click.echo(models_table())
@@ -153,44 +242,123 @@ def _comma_list(_ctx, _param, value):
     return tuple(v.strip() for v in value.split(",") if v.strip()) if value else value
 
 
+def grid_options(command):
+    """The options that name a grid of units (models x seeds, sources, targets, recipe, folders):
+    shared by ``run`` and ``status``, so the same words select the same grid."""
+    options = [
+        task_option,
+        click.option("--source", default="en", show_default=True, callback=_comma_list,
+                     help="Source language(s) to fine-tune on; several (en,de) train on their union."),
+        click.option("--targets", default="all", show_default=True,
+                     help="Target languages: codes (de,fr), a set (rahimi41, xtreme40, xtreme-r48, wikiann-all) "
+                          "or all (every language with data at the source)."),
+        click.option("--model", "--models", "models", default="me5-small", show_default=True,
+                     callback=_comma_list,
+                     help="Model(s), comma-separated: registered names (xbench models), <name>-random, "
+                          "hub ids or local folders."),
+        click.option("--recipe", default=None,
+                     help="Training recipe from the task file (xtreme, the default, or quick)."),
+        click.option("--seeds", default="1", show_default=True,
+                     help="Seeds, e.g. 1,2,3 or 1-3: one fine-tune each (seeds 0 to 4294967295, at most 1000 per "
+                          "command)."),
+        click.option("--epochs", type=int, default=None, help="Override the recipe's epochs."),
+        click.option("--lr", type=FiniteFloat(), default=None, help="Override the recipe's learning rate."),
+        click.option("--batch-size", type=int, default=None,
+                     help="Override the recipe's batch size (sentence windows)."),
+        click.option("--max-length", type=int, default=None, help="Override the recipe's window in subwords; "
+                     "longer sentences are split into several windows, never truncated."),
+        click.option("--train-limit", type=int, default=None, help="Use the first N training sentences per source."),
+        click.option("--dev-limit", type=int, default=None, help="Select the model on the first N dev sentences."),
+        click.option("--eval-batch-size", type=int, default=None, help="Windows per evaluation batch."),
+        click.option("--batching", type=click.Choice(["random", "length-grouped"]), default=None,
+                     help="Override the recipe's training batches: random, or length-grouped (similar lengths "
+                          "together, far less padding)."),
+        click.option("--test-limit", type=int, default=None,
+                     help="Evaluate on the first N test sentences of each target (a quick look; recorded)."),
+        data_dir_option,
+        click.option("--results-dir", type=click.Path(file_okay=False), default=None,
+                     help=f"{SETTING_DEFAULTS['results_dir']} Where result files go."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _run_options(opts: dict, **more):
+    """RunOptions from the grid options (and run's own), checked."""
+    from pathlib import Path
+
+    from benchmark.plan import RunOptions, parse_seeds
+
+    if not opts["source"]:
+        raise XbenchError("--source: give at least one language code")
+    if not opts["models"]:
+        raise XbenchError("--model: give at least one model")
+    overrides = {k: opts[k] for k in ("epochs", "lr", "batch_size", "max_length", "train_limit", "dev_limit",
+                                      "eval_batch_size", "batching")}
+    return RunOptions(task=opts["task_name"], models=opts["models"], sources=opts["source"],
+                      targets=opts["targets"], recipe=opts["recipe"], recipe_overrides=overrides,
+                      seeds=parse_seeds(opts["seeds"]), data_dir=opts["data_dir"],
+                      results_dir=Path(setting("results_dir", opts["results_dir"])), test_limit=opts["test_limit"],
+                      **more)
+
+
+def launch_options(command):
+    """Where the units run: this process, this machine's GPUs side by side, or a Slurm job array."""
+    options = [
+        click.option("--launcher", type=click.Choice(["in-process", "local", "slurm"]), default="in-process",
+                     show_default=True,
+                     help="in-process: one unit (model x seed) after another here; local: --max-parallel units "
+                          "at once on this machine, one GPU each; slurm: one Slurm job array, one job per unit "
+                          "(see docs/cluster.md)."),
+        click.option("--max-parallel", type=int, default=None,
+                     help="local: units at once (default: the number of GPUs, else 1); each gets its own GPU "
+                          "through CUDA_VISIBLE_DEVICES."),
+        click.option("--job-dir", type=click.Path(file_okay=False), default=None,
+                     help="local/slurm: folder for job logs and submission files (default: <results-dir>/jobs); "
+                          "on a cluster it must be on storage the nodes share."),
+        click.option("--no-wait", is_flag=True,
+                     help="slurm: submit, print the job id and return; the same command later waits for the "
+                          "jobs still queued and reruns only what failed."),
+        click.option("--partition", default=None, help="slurm: partition (default: the cluster's default one)."),
+        click.option("--gpus-per-job", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="slurm: GPUs per unit."),
+        click.option("--cpus-per-job", type=click.IntRange(min=1), default=None,
+                     help="slurm: CPUs per unit (default: the partition's)."),
+        click.option("--mem", "mem_gb", type=click.FloatRange(min=0, min_open=True), default=None,
+                     help="slurm: memory per unit in GB (default: the partition's)."),
+        click.option("--time", "time_limit", default=None,
+                     help="slurm: time limit per unit, minutes or [D-]HH:MM:SS (default: the partition's "
+                          "default, else its maximum, else 3 days). A unit that reaches it saves a checkpoint "
+                          "and is requeued."),
+        click.option("--array-parallelism", type=int, default=None,
+                     help="slurm: at most N units of the array running at once (sbatch --array=...%N)."),
+        click.option("--account", default=None, help="slurm: account to charge."),
+        click.option("--qos", default=None, help="slurm: quality of service."),
+        click.option("--sbatch", "sbatch", multiple=True, metavar="KEY=VALUE",
+                     help="slurm: any other sbatch option, repeatable: --sbatch constraint=a100 "
+                          "--sbatch exclusive."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command("run")
-@task_option
-@click.option("--source", default="en", show_default=True, callback=_comma_list,
-              help="Source language(s) to fine-tune on; several (en,de) train on their union.")
-@click.option("--targets", default="all", show_default=True,
-              help="Target languages: codes (de,fr), a set (rahimi41, xtreme40, xtreme-r48, wikiann-all) or all "
-                   "(every language with data at the source).")
-@click.option("--model", "--models", "models", default="me5-small", show_default=True, callback=_comma_list,
-              help="Model(s), comma-separated: registered names (xbench models), <name>-random, "
-                   "hub ids or local folders.")
-@click.option("--recipe", default=None, help="Training recipe from the task file (xtreme, the default, or quick).")
-@click.option("--seeds", default="1", show_default=True, help="Seeds, e.g. 1,2,3 or 1-3: one fine-tune each.")
-@click.option("--epochs", type=int, default=None, help="Override the recipe's epochs.")
-@click.option("--lr", type=float, default=None, help="Override the recipe's learning rate.")
-@click.option("--batch-size", type=int, default=None, help="Override the recipe's batch size (sentence windows).")
-@click.option("--max-length", type=int, default=None, help="Override the recipe's window in subwords; "
-              "longer sentences are split into several windows, never truncated.")
-@click.option("--train-limit", type=int, default=None, help="Use the first N training sentences per source.")
-@click.option("--dev-limit", type=int, default=None, help="Select the model on the first N dev sentences.")
-@click.option("--eval-batch-size", type=int, default=None, help="Windows per evaluation batch.")
-@click.option("--batching", type=click.Choice(["random", "length-grouped"]), default=None,
-              help="Override the recipe's training batches: random, or length-grouped (similar lengths "
-                   "together, far less padding).")
-@click.option("--test-limit", type=int, default=None,
-              help="Evaluate on the first N test sentences of each target (a quick look; recorded).")
+@grid_options
 @click.option("--bf16", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="bf16 autocast: auto uses it on a GPU that supports it, and on a CPU when a measured "
                    "bf16 matmul is faster than fp32.")
 @click.option("--device", default="auto", show_default=True,
               help="Where to train and evaluate: auto (a CUDA GPU if PyTorch sees one, else the CPU), "
                    "cpu, cuda or cuda:N.")
-@data_dir_option
-@click.option("--results-dir", type=click.Path(file_okay=False), default=None,
-              help=f"{SETTING_DEFAULTS['results_dir']} Where result files go.")
 @click.option("--overwrite", type=click.Choice(["never", "only-missing", "always"]), default="only-missing",
-              show_default=True, help="never: keep existing result files; only-missing: compute what is "
-              "missing and resume interrupted training; always: recompute everything.")
-@click.option("--checkpoint-every", type=float, default=300.0, show_default=True,
+              show_default=True, help="never: keep existing result files (and say which scores are stale); "
+              "only-missing: compute what is missing, scores whose test data changed or whose predictions "
+              "file is damaged, and resume interrupted training; always: recompute the result files, built "
+              "beside the old ones and swapped in when complete (interrupted, the old result stays whole; "
+              "the targets the old result holds beyond --targets are recomputed too, never dropped).")
+@click.option("--checkpoint-every", type=FiniteFloat(min=0), default=300.0, show_default=True,
               help="Seconds between training checkpoints (also saved at every epoch end).")
 @click.option("--name", "model_alias", default=None,
               help="Name of a local model folder on leaderboards and in result paths (default: the folder's "
@@ -203,33 +371,29 @@ def _comma_list(_ctx, _param, value):
 @click.option("--dry-run", is_flag=True,
               help="Print what each (model, seed) will do, including a refusal it would meet, and stop.")
 @progress_options
-def run_command(task_name, source, targets, models, recipe, seeds, epochs, lr, batch_size, max_length,
-                train_limit, dev_limit, eval_batch_size, batching, test_limit, bf16, device, data_dir, results_dir,
-                overwrite, checkpoint_every, model_alias, save_model, dry_run):
+@launch_options
+def run_command(bf16, device, overwrite, checkpoint_every, model_alias, save_model, dry_run, launcher,
+                max_parallel, job_dir, no_wait, partition, gpus_per_job, cpus_per_job, mem_gb, time_limit,
+                array_parallelism, account, qos, sbatch, **grid):
     """Fine-tune on the source language and evaluate zero-shot on every target language.
 
     Stores one result per (model, source, seed) with per-sentence predictions; rerunning the
-    same command computes only what is missing and resumes interrupted training.
+    same command computes only what is missing and resumes interrupted training. Each
+    (model, seed) is one unit of work: run here one after another, side by side on this
+    machine's GPUs (--launcher local), or as a Slurm job array (--launcher slurm).
     """
-    from pathlib import Path
 
-    from benchmark.runner import RunOptions, parse_seeds, run
+    from benchmark.launch import LaunchOptions, run
+    from benchmark.slurm import SlurmOptions
 
-    if not source:
-        raise XbenchError("--source: give at least one language code")
-    if not models:
-        raise XbenchError("--model: give at least one model")
-    if checkpoint_every < 0:
-        raise XbenchError(f"--checkpoint-every must be >= 0, got {checkpoint_every}")
-    overrides = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "max_length": max_length,
-                 "train_limit": train_limit, "dev_limit": dev_limit, "eval_batch_size": eval_batch_size,
-                 "batching": batching}
-    run(RunOptions(task=task_name, models=models, sources=source, targets=targets, recipe=recipe,
-                   recipe_overrides=overrides, seeds=parse_seeds(seeds), data_dir=data_dir,
-                   results_dir=Path(setting("results_dir", results_dir)), overwrite=overwrite, bf16=bf16, device=device,
-                   test_limit=test_limit, checkpoint_every_s=checkpoint_every, dry_run=dry_run,
-                   model_alias=model_alias,
-                   save_model_dir=Path(save_model) if save_model else None))
+    options = _run_options(grid, overwrite=overwrite, bf16=bf16, device=device, checkpoint_every_s=checkpoint_every,
+                           dry_run=dry_run, model_alias=model_alias,
+                           save_model_dir=Path(save_model) if save_model else None)
+    slurm = SlurmOptions(partition=partition, gpus_per_job=gpus_per_job, cpus_per_job=cpus_per_job, mem_gb=mem_gb,
+                         time=time_limit, array_parallelism=array_parallelism, account=account, qos=qos,
+                         sbatch=tuple(sbatch))
+    run(options, LaunchOptions(launcher=launcher, max_parallel=max_parallel,
+                               job_dir=Path(job_dir) if job_dir else None, wait=not no_wait, slurm=slurm))
 
 
 @cli.command("evaluate")
@@ -283,6 +447,20 @@ def evaluate_command(task_name, model, model_alias, source, targets, seed, max_l
 
 
 @cli.command()
+@grid_options
+def status(**grid):
+    """Where a grid stands: per unit (model x seed), targets done of all, the training step of its
+    last checkpoint, and its job (queued, running, failed with its log and last error line).
+
+    Takes the same options as xbench run; reads the results folder, xbench's cache and, for units
+    submitted with --launcher slurm, the Slurm queue. Changes nothing.
+    """
+    from benchmark.commands.status import status_table
+
+    click.echo(status_table(_run_options(grid)))
+
+
+@cli.command()
 @click.option("--results-dir", type=click.Path(file_okay=False), default=None,
               help=f"{SETTING_DEFAULTS['results_dir']} Folder of result files written by xbench run (read only).")
 @click.option("--reports-dir", type=click.Path(file_okay=False), default=None,
@@ -293,34 +471,44 @@ def evaluate_command(task_name, model, model_alias, source, targets, seed, max_l
                    "long per-seed, per-type scores), parquet (the long scores, through pandas).")
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
               help="Bootstrap resamples for every interval and test.")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+@click.option("--alpha", type=FiniteFloat(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Significance level, after Holm-Bonferroni correction.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap draws.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Seed of the bootstrap draws.")
 @click.option("--reference", type=click.Path(dir_okay=False), default=None,
               help="CSV of published English-to-X F1 (lang,en_to_x); default: Rahimi et al. 2019 from "
                    "../shared/reference/rahimi2019.csv or $XBENCH_REFERENCE.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Data to check stored scores against: a score whose test data changed since it was "
+                   "computed is marked stale (‡). Default: the local folder each result was computed from "
+                   "(no check where there is none).")
 @progress_options
-def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference):
+def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference, data_dir):
     """Write leaderboards with confidence intervals and corrected significance tests.
 
-    Needs only the results folder: no model and no data. One report per (task, recipe, source),
-    named <task>-<recipe>-<source>; models evaluated as given form their own (as-given) report.
-    The headline is the zero-shot average (the source language's own split is in-language and
-    kept apart), beside the XTREME-style average that includes it. Intervals combine a t interval
-    over seeds with the sentence bootstrap (docs/statistics.md). Progress shows on stderr.
+    Needs only the results folder (and, to mark stale scores, the data if it is at hand). One
+    report per (task, recipe, source), named <task>-<recipe>-<source>; models evaluated as given
+    form their own (as-given) report. The headline is the zero-shot average (the source language's
+    own split is in-language and kept apart), beside the XTREME-style average that includes it.
+    Intervals combine a t interval over seeds with the sentence bootstrap (docs/statistics.md).
+    Progress shows on stderr. A damaged result or predictions file is skipped with one line that
+    says how to recompute it; the report goes on with the rest.
     """
-    from pathlib import Path
-
-    from benchmark.report import default_reference, write_reports
+    from benchmark.folders import check_writable_folder
+    from benchmark.report import default_reference, read_reference, write_reports
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in chosen if f not in ("md", "csv", "json", "parquet")]
     if unknown or not chosen:
         raise XbenchError(f"--format: unknown output {', '.join(unknown) or '(none)'}; "
                           "choose from md, csv, json, parquet")
-    written = write_reports(Path(setting("results_dir", results_dir)), Path(setting("reports_dir", reports_dir)),
-                            chosen, resamples, seed, alpha,
-                            Path(reference) if reference else default_reference())
+    reports_dir = setting("reports_dir", reports_dir)
+    check_writable_folder(Path(reports_dir), "reports folder", "pass another --reports-dir")
+    if reference:
+        read_reference(Path(reference), required=True)  # a bad file given by hand stops before any work
+    written = write_reports(Path(setting("results_dir", results_dir)), Path(reports_dir), chosen, resamples, seed,
+                            alpha, Path(reference) if reference else default_reference(),
+                            data_dir=Path(data_dir) if data_dir else None, reference_required=bool(reference))
     for path in written:
         click.echo(f"wrote {path}")
 
@@ -334,16 +522,16 @@ def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference)
 @click.option("--source", default=None, help="Only runs from this source (e.g. en, or de+en).")
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
               help="Bootstrap resamples.")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+@click.option("--alpha", type=FiniteFloat(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Significance level, after Holm-Bonferroni correction across languages.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap draws.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Seed of the bootstrap draws.")
 @progress_options
 def compare(model_a, model_b, results_dir, task_name, source, resamples, alpha, seed):
     """Compare two models language by language: difference, CI, raw and Holm-corrected p.
 
     Ends with the count "A better on K of L languages" at the corrected level.
     """
-    from pathlib import Path
 
     from benchmark.report import compare_table
 
@@ -426,7 +614,8 @@ def errors(model_name, target, results_dir, data_dir, task_name, recipe, source,
               help="German test sentences for both evaluations.")
 @click.option("--epochs", type=click.IntRange(min=1), default=2, show_default=True, help="Training epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Training batch size.")
-@click.option("--lr", type=float, default=5e-5, show_default=True, help="Learning rate for both loops.")
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=5e-5, show_default=True,
+              help="Learning rate for both loops.")
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
               help="Bootstrap resamples in the statistics benchmark.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of both training runs.")
@@ -457,7 +646,6 @@ def bench(data_dir, model_name, train_sentences, eval_sentences, epochs, batch_s
     grid runs two or three whole units (with --grid-* limits, minutes; without, hours on a CPU).
     """
     import tempfile
-    from pathlib import Path
 
     from benchmark.bench import PARTS, GridSettings, run_bench
 

@@ -198,8 +198,9 @@ def make_batches(chunks: Iterable[Chunk], batch_size: int, pad_id: int, pin: boo
 class Finisher:
     """Puts predictions in place and, per finished target, scores and writes it (one thread)."""
 
-    def __init__(self, task, result, path, test_limit, label, label_map, bar):
+    def __init__(self, task, result, path, write_to, in_use, test_limit, label, label_map, bar):
         self.task, self.result, self.path, self.test_limit = task, result, path, test_limit
+        self.write_to, self.in_use = write_to, in_use
         self.label, self.label_map, self.bar = label, label_map, bar
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xbench-finish")
         self.futures: list[Future] = []
@@ -236,7 +237,7 @@ class Finisher:
 
     def _finish(self, target: LoadedTarget, chunk: Chunk) -> None:
         from benchmark import spans
-        from benchmark.results import predictions_path, write_predictions, write_result
+        from benchmark.results import new_sidecar, write_predictions, write_result
 
         task, packed, test = self.task, target.packed, target.test
         with CLOCK.phase("scoring"):
@@ -255,7 +256,7 @@ class Finisher:
             rows = spans.digit_rows(predicted)
         fault_point("evaluate")
         with CLOCK.phase("writing"):
-            sidecar = predictions_path(self.path, target.lang)
+            sidecar = new_sidecar(self.path, target.lang, self.in_use)
             sha = write_predictions(sidecar, {"lang": target.lang, "labels": list(task.labels), "tags": rows,
                                               "counts": counts.tolist()})
             self.result["targets"][target.lang] = {
@@ -265,7 +266,7 @@ class Finisher:
                 "seconds": round(time.perf_counter() - (chunk.started or time.perf_counter()), 2),
                 "predictions": {"file": str(sidecar.relative_to(self.path.parent)), "sha256": sha},
             }
-            write_result(self.path, self.result)
+            write_result(self.write_to, self.result)
         self.bar.write(f"{self.label} {target.lang}: F1 {100 * scores['f1']:.2f} ({len(test):,} sentences, "
                        f"{self.result['targets'][target.lang]['seconds']:.0f} s)")
         target.test = target.packed = target.gold = target.gold_spans = None  # free as we go
@@ -275,13 +276,18 @@ class Finisher:
 
 def evaluate_targets(task, source, todo, model, tokenizer, pad_id: int, max_length: int, batch_size: int,
                      bf16: bool, result: dict, path, test_limit: int | None, show_progress: bool, label: str,
-                     label_map: np.ndarray | None = None, log=None) -> None:
-    """Predict, score and write every target of ``todo``; each result is written as it completes."""
+                     label_map: np.ndarray | None = None, log=None, write_to=None, in_use=None) -> None:
+    """Predict, score and write every target of ``todo``; each result is written as it completes.
+
+    The result goes to ``write_to`` (default ``path``, a staging file when a stored result is
+    being replaced); predictions never overwrite a file in ``in_use`` (one the stored result
+    still refers to), as :func:`benchmark.results.new_sidecar` chooses.
+    """
     import torch
 
     from benchmark.evaluate import model_device
     from benchmark.progress import progress
-    from benchmark.runner import count_test_sentences
+    from benchmark.unit import count_test_sentences
 
     model.eval()
     device = model_device(model)
@@ -290,7 +296,7 @@ def evaluate_targets(task, source, todo, model, tokenizer, pad_id: int, max_leng
     sizes = count_test_sentences(task, source, todo, test_limit)
     bar = progress(sum(sizes.values()), f"evaluating {label} on {len(todo)} target(s)", "sentences",
                    enabled=show_progress)
-    finisher = Finisher(task, result, path, test_limit, label, label_map, bar)
+    finisher = Finisher(task, result, path, write_to or path, in_use or set(), test_limit, label, label_map, bar)
     loaded = in_background(load_targets(task, source, todo, tokenizer, max_length, test_limit, log), 2, stop,
                            "xbench-load")
     batches = in_background(make_batches(make_chunks(loaded, CHUNK_WINDOWS), batch_size, pad_id,

@@ -18,20 +18,29 @@ from benchmark.data.sources import read_sentences, resolve_source
 from benchmark.errors import XbenchError
 from benchmark.languages import missing_message, select_languages
 from benchmark.models.registry import resolve_model, weights_sha256
-from benchmark.results import AS_GIVEN, read_result, result_path, source_key
-from benchmark.runner import (
+from benchmark.plan import check_writable_folder
+from benchmark.results import (
+    AS_GIVEN,
+    read_result,
+    remove_unreferenced_sidecars,
+    result_path,
+    source_key,
+    staging_path,
+    swap_in_replacement,
+)
+from benchmark.tasks import Recipe, get_task
+from benchmark.unit import (
     _echo,
     _evaluate_targets,
     _limited,
-    check_writable_folder,
     final_table,
     git_commit,
     library_versions,
     model_window,
+    replacement_extra_targets,
     result_lock,
     test_limit_refusal,
 )
-from benchmark.tasks import Recipe, get_task
 
 DEFAULT_MAX_LENGTH = 128
 DEFAULT_EVAL_BATCH_SIZE = 128
@@ -133,19 +142,22 @@ def evaluate_as_given(options: EvaluateOptions) -> Path:
                 raise XbenchError(refusal)
         done = set(existing["targets"]) if existing else set()
         todo = [t for t in selection.present if t not in done]
+        replacing = options.overwrite == "always" and path.exists()
+        if replacing:  # built beside the stored result and swapped in at the end; no target dropped
+            todo += replacement_extra_targets(path, selection.present, source, label)
         if not todo:
             _echo(f"{label}: all {len(selection.present)} targets done in {path}")
         else:
             for lang in todo:  # a bad line in the last target should stop us before the first is scored
                 _limited(read_sentences(task, source, lang, "test"), options.test_limit)
             _evaluate(task, source, spec, folder, config, label_map, dropped, sources, todo, existing, identity,
-                      path, max_length, eval_batch_size, (bf16, bf16_note), device, options, label)
+                      path, max_length, eval_batch_size, (bf16, bf16_note), device, options, label, replacing)
     click.echo(final_table(task, [path], selection.present))
     return path
 
 
 def _evaluate(task, source, spec, folder, config, label_map, dropped, sources, todo, existing, identity, path,
-              max_length, eval_batch_size, bf16_setting, device, options, label) -> None:
+              max_length, eval_batch_size, bf16_setting, device, options, label, replacing=False) -> None:
     from transformers import AutoModelForTokenClassification
 
     from benchmark.evaluate import SEQEVAL_MODE
@@ -187,6 +199,11 @@ def _evaluate(task, source, spec, folder, config, label_map, dropped, sources, t
     result["versions"] = library_versions()
     result["git_commit"] = git_commit()
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    # --overwrite always: the stored result and its predictions stay whole until the new one is complete.
+    in_use = set(path.with_suffix(".predictions").glob("*.json.gz")) if replacing else None
     _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label,
-                     label_map=label_map)
+                      label_map=label_map, write_to=staging_path(path) if replacing else path, in_use=in_use)
+    if replacing:
+        swap_in_replacement(path)
+    remove_unreferenced_sidecars(path, result)
     _echo(f"{label}: results in {path} (trained on {source_key(tuple(sources))})")

@@ -20,7 +20,7 @@ class LanguageSelection:
     missing: tuple[str, ...]
 
 
-def expand_language_spec(task: Task, spec: str, source: DataSource) -> tuple[str, ...]:
+def expand_language_spec(task: Task, spec: str, source: DataSource, listing: bool = False) -> tuple[str, ...]:
     """``"de,fr"``, ``"xtreme40"``, ``"all"`` or a mix, in the order given, without repeats.
 
     A code the task does not declare is accepted when a local data folder has it (it is then
@@ -33,7 +33,10 @@ def expand_language_spec(task: Task, spec: str, source: DataSource) -> tuple[str
     codes: list[str] = []
     for item in items:
         if item == ALL:
-            available = source.available_languages(task)
+            # A listing shows every code with data; as targets, ``all`` is the task's declared
+            # languages, and a stray file (test-zz.tsv) is listed as ignored, a target only by name.
+            available = source.available_languages(task, include_undeclared=listing)
+            note_ignored(task, source)
             codes.extend(available if available is not None else task.languages)
         elif item in task.language_sets:
             codes.extend(task.language_sets[item])
@@ -47,8 +50,19 @@ def expand_language_spec(task: Task, spec: str, source: DataSource) -> tuple[str
     return tuple(dict.fromkeys(codes))
 
 
-def select_languages(task: Task, spec: str, source: DataSource) -> LanguageSelection:
-    requested = expand_language_spec(task, spec, source)
+def note_ignored(task: Task, source: DataSource) -> None:
+    """One line listing what in a data folder is not data of the task (asked for ``all``)."""
+    import sys
+
+    if source.kind == "hub":
+        return
+    ignored = source.inventory(task)[2]
+    if ignored:
+        print(f"note: ignored in {source.root}: {', '.join(ignored)}", file=sys.stderr)
+
+
+def select_languages(task: Task, spec: str, source: DataSource, listing: bool = False) -> LanguageSelection:
+    requested = expand_language_spec(task, spec, source, listing)
     present = tuple(code for code in requested if source.has_language(code))
     missing = tuple(code for code in requested if code not in present)
     return LanguageSelection(requested, present, missing)

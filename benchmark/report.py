@@ -70,6 +70,33 @@ class Group:
     models: dict[str, ModelRuns]
     seqeval_mode: str
     recipe: str = ""  # the recipe key: results of different recipes never share a table
+    stale: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # (model, seed) -> stale targets
+
+
+def _skipped(line: str) -> None:
+    """Something damaged is left out of a report or comparison: one line, and the rest goes on."""
+    import sys
+
+    print(f"xbench: skipped {line}", file=sys.stderr)
+
+
+def _readable(results_dir: Path, path: Path) -> tuple[dict, str] | None:
+    """(result, recipe key), leaving out damaged targets; None (and one line) for a damaged file."""
+    from benchmark.rerun import rerun_command
+    from benchmark.results import sidecar_problem
+
+    try:
+        result, recipe = read_result(path), recipe_key_of(results_dir, path)
+    except XbenchError as err:
+        _skipped(f"{err}")
+        return None
+    for lang in sorted(result["targets"]):
+        problem = sidecar_problem(path, result["targets"][lang])
+        if problem:
+            _skipped(f"{result['model']['name']} seed {result['seed']} on {lang}: {problem}; recompute it with: "
+                     f"{rerun_command(result, results_dir, [lang])}")
+            del result["targets"][lang]
+    return result, recipe
 
 
 def load_groups(results_dir: Path) -> list[Group]:
@@ -79,8 +106,11 @@ def load_groups(results_dir: Path) -> list[Group]:
         raise XbenchError(f"no result files under {results_dir}; run `xbench run` first")
     groups: dict[tuple[str, str, str], Group] = {}
     for path in files:
-        result = read_result(path)
-        key = (result["task"], recipe_key_of(results_dir, path), "+".join(sorted(result["sources"])))
+        readable = _readable(results_dir, path)
+        if readable is None:
+            continue
+        result, recipe = readable
+        key = (result["task"], recipe, "+".join(sorted(result["sources"])))
         group = groups.setdefault(key, Group(key[0], key[2], {}, result["seqeval_mode"], key[1]))
         if result["seqeval_mode"] != group.seqeval_mode:
             raise XbenchError(f"{path}: scored in seqeval mode {result['seqeval_mode']!r}, other results of "
@@ -89,7 +119,20 @@ def load_groups(results_dir: Path) -> list[Group]:
         runs = group.models.setdefault(result["model"]["name"], ModelRuns(result["model"]["name"]))
         runs.results[int(result["seed"])] = result
         runs.paths[int(result["seed"])] = path
+    if not groups:
+        raise XbenchError(f"no readable result files under {results_dir} (each damaged one is named above)")
     return [groups[k] for k in sorted(groups)]
+
+
+def mark_stale(group: Group, data_dir: Path | None) -> None:
+    """Note each run's stale scores (test data changed since): the report marks them."""
+    from benchmark.staleness import stale_targets
+
+    for m in group.models.values():
+        for seed, result in m.results.items():
+            stale = stale_targets(result, data_dir)
+            if stale:
+                group.stale[(m.name, seed)] = stale
 
 
 def coverage(group: Group) -> tuple[list[str], list[str]]:
@@ -136,11 +179,40 @@ def load_counts(group: Group, languages: list[str], progress=None) -> dict[str, 
     return counts
 
 
-def read_reference(path: Path) -> dict[str, float]:
+def read_reference(path: Path, required: bool = False) -> dict[str, float]:
+    """Published F1 (%) per language from a CSV with columns ``lang,en_to_x``; {} when the default
+    file is absent. A file given by hand that is missing or malformed is one clear line."""
+    import math
+
     if not path.is_file():
+        if required:
+            raise XbenchError(f"--reference {path}: no such file")
         return {}
-    with open(path, encoding="utf-8") as handle:
-        return {row["lang"]: float(row["en_to_x"]) for row in csv.DictReader(handle) if row.get("en_to_x")}
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise XbenchError(f"{path}: reference file is not UTF-8 text; save it as a UTF-8 CSV with columns "
+                          "lang,en_to_x") from None
+    except OSError as err:
+        raise XbenchError(f"{path}: cannot read the reference file ({err.strerror})") from None
+    reader = csv.DictReader(io.StringIO(text))
+    columns = reader.fieldnames or []
+    if not {"lang", "en_to_x"} <= set(columns):
+        raise XbenchError(f"{path}: a reference file needs the columns lang,en_to_x; its header is "
+                          f"{','.join(columns) or '(empty)'}")
+    reference = {}
+    for row in reader:
+        value = (row.get("en_to_x") or "").strip()
+        if not value:
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not math.isfinite(number) or not 0 <= number <= 100:
+            raise XbenchError(f"{path}:{reader.line_num}: en_to_x {value!r} is not an F1 in % (a number from 0 to 100)")
+        reference[row["lang"]] = number
+    return reference
 
 
 @dataclass
@@ -433,6 +505,10 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
         lines += ["", f"**Incomplete results.** Averages use only the {_count(len(an.languages), 'language')} "
                   "every run has:"]
         lines += [f"- {m}" for m in an.missing]
+    if g.stale:
+        lines += ["", "**Stale scores** (‡): the test data of these scores changed after they were computed; "
+                  "they are shown as computed, and `xbench run` with the same options recomputes them:"]
+        lines += [f"- {m} seed {seed}: {', '.join(langs)}" for (m, seed), langs in sorted(g.stale.items())]
     lines += ["", "## Per language", ""]
     lines.append(_language_table(an, reference))
     lines += ["", "F1 ± h: mean over seeds ± h, the half-width of its 95% interval (the same interval as the "
@@ -471,6 +547,7 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
 
 
 def _language_table(an: Analysis, reference: dict[str, float]) -> str:
+    stale_langs = {lang for langs in an.group.stale.values() for lang in langs}  # marked ‡
     headers = ["lang", "language", "script", "test"] + list(an.order)
     has_reference = any(lang in reference for lang in an.languages)
     if has_reference:
@@ -482,7 +559,7 @@ def _language_table(an: Analysis, reference: dict[str, float]) -> str:
         if r["group"] == "zero-shot" and an.zero_shot and r["lang"] == next(
                 lang for lang in ordered_languages(an) if lang in an.zero_shot) and an.in_language:
             body.append(["*zero-shot*"] + [""] * (len(headers) - 1))
-        cells = [r["lang"], r["language"], r["script"],
+        cells = [r["lang"] + (" ‡" if r["lang"] in stale_langs else ""), r["language"], r["script"],
                  f"{r['test_sentences']}" + (" ⚠" if r["test_sentences"] <= LOW_POWER_SENTENCES else "")]
         for m in an.order:
             cell = _plus_minus(an.per_language[m][r["lang"]])
@@ -645,12 +722,14 @@ LONG_FIELDS = ["task", "model", "recipe", "source", "seed", "target", "in_langua
 
 
 def write_reports(results_dir: Path, reports_dir: Path, formats: tuple[str, ...], n_resamples: int, seed: int,
-                  alpha: float, reference_path: Path) -> list[Path]:
+                  alpha: float, reference_path: Path, data_dir: Path | None = None,
+                  reference_required: bool = False) -> list[Path]:
     from benchmark.charts import render_pictures
 
-    reference = read_reference(reference_path)
+    reference = read_reference(reference_path, required=reference_required)
     written = []
     for group in load_groups(results_dir):
+        mark_stale(group, data_dir)
         an = analyse(group, n_resamples, seed, alpha)
         stem = f"{group.task}-{group.recipe}-{group.source}" if group.source else f"{group.task}-{group.recipe}"
         reports_dir.mkdir(parents=True, exist_ok=True)
@@ -669,6 +748,8 @@ def write_reports(results_dir: Path, reports_dir: Path, formats: tuple[str, ...]
             payload = {"task": group.task, "recipe": group.recipe, "source": group.source, "languages": an.languages,
                        "zero_shot": an.zero_shot, "in_language": an.in_language, "missing": an.missing,
                        "interval_method": METHOD, **tables}
+            if group.stale:
+                payload["stale"] = {f"{m} seed {seed}": langs for (m, seed), langs in sorted(group.stale.items())}
             (reports_dir / f"{stem}.json").write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n",
                                                       encoding="utf-8")
             (reports_dir / f"{stem}-scores.json").write_text(json.dumps(long, indent=0, ensure_ascii=False) + "\n",
@@ -721,10 +802,13 @@ def compare_table(results_dir: Path, model_a: str, model_b: str, task: str | Non
                   n_resamples: int, seed: int, alpha: float) -> str:
     from tabulate import tabulate
 
-    groups = [g for g in load_groups(results_dir) if model_a in g.models and model_b in g.models
+    if model_a == model_b:
+        raise XbenchError(f"compare needs two different models; both are {model_a!r}")
+    every = load_groups(results_dir)
+    groups = [g for g in every if model_a in g.models and model_b in g.models
               and (task is None or g.task == task) and (source is None or g.source == source)]
     if not groups:
-        known = sorted({m for g in load_groups(results_dir) for m in g.models})
+        known = sorted({m for g in every for m in g.models})
         raise XbenchError(f"no results hold both {model_a!r} and {model_b!r} (models with results: "
                           f"{', '.join(known)})")
     out = []

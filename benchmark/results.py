@@ -3,7 +3,7 @@
 Layout under the results folder::
 
     <task>/<recipe key>/<model key>/<source key>/seed-<n>.json
-    <task>/<recipe key>/<model key>/<source key>/seed-<n>.predictions/<lang>.json.gz
+    <task>/<recipe key>/<model key>/<source key>/seed-<n>.predictions/<lang>.json.gz (or <lang>.alt.json.gz)
 
 The recipe key is the recipe's name when it is used as the task declares it, and
 ``<name>-custom-<hash>`` when any field was overridden, so a smoke run never lands beside (or on
@@ -12,11 +12,16 @@ the leaderboard of) the real ones. Models evaluated as given (no training) live 
 
 A result file carries a ``schema_version`` and a checksum of its own content; every write goes
 to a temporary file that is fsynced and renamed into place, so a reader sees either the old
-file or the new one, never a half-written one. Nothing is ever unpickled from this folder.
+file or the new one, never a half-written one. A new score of a stored target goes to the
+predictions name the stored result does not refer to, and ``--overwrite always`` builds its
+result beside the stored one (``.seed-<n>.json.replacing``) and renames it into place at the end,
+so a result and the predictions it refers to are always whole together. Nothing is ever
+unpickled from this folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gzip
 import hashlib
@@ -69,8 +74,70 @@ def recipe_key_of(results_dir: Path, result_file: Path) -> str:
     return parts[1]
 
 
-def predictions_path(result_file: Path, lang: str) -> Path:
-    return result_file.with_suffix(PREDICTIONS_SUFFIX) / f"{lang}.json.gz"
+def predictions_path(result_file: Path, lang: str, alternate: bool = False) -> Path:
+    """``seed-1.predictions/de.json.gz``; the alternate name ``de.alt.json.gz`` is where a new score
+    of a target goes while the stored result still refers to the first (see :func:`new_sidecar`)."""
+    return result_file.with_suffix(PREDICTIONS_SUFFIX) / f"{lang}{'.alt' if alternate else ''}.json.gz"
+
+
+def referenced_sidecars(result_file: Path, result: dict | None) -> set[Path]:
+    """The predictions files a result refers to."""
+    if not result:
+        return set()
+    return {result_file.parent / t["predictions"]["file"] for t in result.get("targets", {}).values()
+            if isinstance(t, dict) and "predictions" in t}
+
+
+def new_sidecar(result_file: Path, lang: str, in_use: set[Path]) -> Path:
+    """Where a new score's predictions go: never onto a file a stored result still refers to.
+
+    A stored result and the predictions it refers to are replaced by writing the new
+    predictions under the other of two names and then the result file in one rename, so a
+    reader (or a rerun after a crash) always finds a result whose predictions are all there.
+    """
+    first = predictions_path(result_file, lang)
+    return first if first not in in_use else predictions_path(result_file, lang, alternate=True)
+
+
+def remove_unreferenced_sidecars(result_file: Path, *results: dict | None) -> None:
+    """Remove predictions files none of ``results`` refers to (left by a replacement or a crash)."""
+    folder = result_file.with_suffix(PREDICTIONS_SUFFIX)
+    if not folder.is_dir():
+        return
+    keep = set().union(*(referenced_sidecars(result_file, r) for r in results))
+    for sidecar in folder.glob("*.json.gz"):
+        if sidecar not in keep:
+            sidecar.unlink(missing_ok=True)
+
+
+def staging_path(result_file: Path) -> Path:
+    """Where ``--overwrite always`` builds a replacement beside the stored result (hidden, so
+    reports never read it): ``.seed-1.json.replacing``."""
+    return result_file.with_name(f".{result_file.name}.replacing")
+
+
+def swap_in_replacement(result_file: Path) -> None:
+    """Put the staged replacement in place of the stored result: one rename, so an interruption
+    leaves either the whole old result or the whole new one (a stop signal waits for it)."""
+    from benchmark.signals import deferred_stop_signals
+
+    with deferred_stop_signals():
+        fault_point("replace")
+        os.replace(staging_path(result_file), result_file)
+
+
+def sidecar_problem(result_file: Path, target: dict) -> str | None:
+    """Why a stored target's predictions file is unusable (missing, damaged), or None."""
+    sidecar = result_file.parent / target["predictions"]["file"]
+    try:
+        data = sidecar.read_bytes()
+    except FileNotFoundError:
+        return f"predictions file {sidecar} is missing"
+    except OSError as err:
+        return f"predictions file {sidecar} cannot be read ({err.strerror})"
+    if hashlib.sha256(data).hexdigest() != target["predictions"]["sha256"]:
+        return f"predictions file {sidecar} is damaged (checksum differs from its result)"
+    return None
 
 
 def content_checksum(result: dict) -> str:
@@ -82,22 +149,29 @@ def content_checksum(result: dict) -> str:
 def atomic_write_bytes(path: Path, data: bytes, fault: str | None = None) -> None:
     """Write ``data`` to ``path`` so that the file is either the old one or the whole new one.
 
-    On any error (a full disk, say) the temporary file is removed and the previous file stays.
+    On any error (a full disk, say) the temporary file is removed and the previous file stays;
+    a stop signal (Ctrl-C, SIGTERM) waits until the file is in place.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from benchmark.signals import deferred_stop_signals
+
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if fault:
-            fault_point(fault)
-        os.replace(tmp, path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise XbenchError(f"cannot write {path}: {err.strerror or err}; the previous version, if any, "
-                          "is intact") from None
+    with deferred_stop_signals():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if fault:
+                fault_point(fault)
+            os.replace(tmp, path)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            raise XbenchError(f"cannot write {path}: {err.strerror or err}; the previous version, if any, "
+                              "is intact") from None
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
 
 
 def write_result(path: Path, result: dict) -> None:

@@ -6,6 +6,7 @@ The YAML files live at the top of a checkout; a wheel carries them as ``benchmar
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
@@ -98,6 +99,8 @@ def validate_recipe(values: dict) -> Recipe:
         ):
             raise XbenchError(f"recipe {name!r}: {key} must be {'an integer' if kind is int else 'a number'}, "
                               f"got {value!r}")
+        if not math.isfinite(value):
+            raise XbenchError(f"recipe {name!r}: {key} must be a finite number, got {value!r}")
         value = kind(value)
         positive_only = key in ("lr",)
         if value < low or (positive_only and value <= 0) or (high is not None and value > high):

@@ -20,6 +20,7 @@ from pathlib import Path
 from benchmark.align import EncodedSplit
 from benchmark.evaluate import collate, model_device
 from benchmark.faults import fault_point
+from benchmark.signals import deferred_stop_signals
 from benchmark.tasks import Recipe
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -65,33 +66,6 @@ def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, ba
         shuffled = torch.randperm(len(batches), generator=generator).tolist()
         batches = [batches[i] for i in shuffled]
     return batches
-
-
-class InterruptedAtStep(Exception):
-    """Ctrl-C was pressed during a step; raised once the step is complete."""
-
-
-def _defer_sigint():
-    """Make the first Ctrl-C wait for the end of the current step (a second one stops at once).
-
-    An interrupt in the middle of ``optimizer.step()`` would leave half-updated weights; this
-    way the checkpoint saved on the way out is always a consistent state.
-    """
-    import signal
-    import threading
-
-    interrupt = {"requested": False}
-    if threading.current_thread() is not threading.main_thread():
-        return interrupt, lambda: None
-    previous = signal.getsignal(signal.SIGINT)
-
-    def on_sigint(signum, frame):
-        if interrupt["requested"]:
-            raise KeyboardInterrupt
-        interrupt["requested"] = True
-
-    signal.signal(signal.SIGINT, on_sigint)
-    return interrupt, lambda: signal.signal(signal.SIGINT, previous)
 
 
 class DenseAdamW:
@@ -149,23 +123,42 @@ class TrainOutcome:
     resumed_from_step: int | None = None
 
 
+def _write_beside(path: Path, write, fault: str | None = None) -> None:
+    """``write(tmp)`` then rename onto ``path``: the old file or the whole new one, never a mix.
+
+    A full disk (or any OSError) removes the temporary file and is one line; a stop signal
+    waits for the rename, so a checkpoint is never cut in two.
+    """
+    from benchmark.errors import XbenchError
+
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    with deferred_stop_signals():
+        try:
+            write(tmp)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            if fault:
+                fault_point(fault)
+            os.replace(tmp, path)
+        except (OSError, RuntimeError) as err:  # torch.save reports a full disk as RuntimeError
+            tmp.unlink(missing_ok=True)
+            reason = getattr(err, "strerror", None) or str(err).strip().splitlines()[0][:160]
+            raise XbenchError(f"cannot write the training checkpoint {path}: {reason}; free some space there "
+                              "or point $XBENCH_CACHE_DIR at another folder, then run the same command again") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
 def _atomic_torch_save(obj, path: Path) -> None:
     import torch
 
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    fault_point("checkpoint-write")
-    os.replace(tmp, path)
+    _write_beside(path, lambda tmp: torch.save(obj, tmp), fault="checkpoint-write")
 
 
 def _save_best(model, path: Path) -> None:
     from safetensors.torch import save_model
 
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    save_model(model, str(tmp))
-    os.replace(tmp, path)
+    _write_beside(path, lambda tmp: save_model(model, str(tmp)))
 
 
 def load_best(model, checkpoint_dir: Path) -> None:
@@ -174,10 +167,29 @@ def load_best(model, checkpoint_dir: Path) -> None:
     load_model(model, str(checkpoint_dir / BEST_FILE))
 
 
-def _read_checkpoint(path: Path) -> dict | None:
-    """A checkpoint to resume from, or None; an unreadable or foreign one is set aside, not fatal."""
+def _best_is_readable(checkpoint_dir: Path) -> bool:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(checkpoint_dir / BEST_FILE), framework="pt") as handle:
+            handle.keys()
+        return True
+    except Exception:  # missing, cut off or not safetensors: safetensors raises several types
+        return False
+
+
+def _set_aside(path: Path, why: str) -> None:
+    """Rename an unusable checkpoint so training starts afresh (the run's folder is removed when done)."""
     import sys
 
+    aside = path.with_name(path.name + ".set-aside")
+    os.replace(path, aside)
+    print(f"note: {why}; set aside as {aside.name}, training starts afresh (the same seed gives the same "
+          "model)", file=sys.stderr)
+
+
+def _read_checkpoint(path: Path) -> dict | None:
+    """A checkpoint to resume from, or None; an unreadable or foreign one is set aside, not fatal."""
     import torch
 
     if not path.exists():
@@ -185,12 +197,20 @@ def _read_checkpoint(path: Path) -> dict | None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)  # never unpickles code
     except Exception as err:  # a damaged file: torch raises many types
-        print(f"note: cannot resume from {path} ({type(err).__name__}); training starts afresh", file=sys.stderr)
+        _set_aside(path, f"cannot resume from {path} ({type(err).__name__})")
         return None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        print(f"note: {path} is from another xbench version; training starts afresh", file=sys.stderr)
+        _set_aside(path, f"{path} is from another xbench version")
+        return None
+    if state["outcome"].get("best_epoch", 0) > 0 and not _best_is_readable(path.parent):
+        # The best weights of the epochs done are gone: resuming could not return the best model.
+        _set_aside(path, f"{path.parent / BEST_FILE} is missing or damaged, so {path} cannot give the best model")
         return None
     return state
+
+
+def _kept(step: int, total_steps: int, checkpoint_dir: Path) -> str:
+    return f"training checkpoint saved at step {step} of {total_steps} in {checkpoint_dir}"
 
 
 def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: int, bf16: bool,
@@ -240,8 +260,7 @@ def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: i
     bar = progress(total_steps, "training", "steps", initial=step, enabled=show_progress)
     started = time.perf_counter() - outcome.seconds
     last_save = time.perf_counter()
-    interrupt, restore_sigint = _defer_sigint()
-    try:
+    with deferred_stop_signals() as stop:
         while step < total_steps:
             epoch, first_batch = divmod(step, steps_per_epoch)
             batches = epoch_batches(lengths, recipe.batch_size, seed, epoch, recipe.batching)
@@ -269,8 +288,10 @@ def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: i
                 fault_point("train-step")
                 # The step is complete, a consistent state to save; at an epoch's last step the
                 # dev evaluation comes first, so that resuming never skips it.
-                if interrupt["requested"] and b + 1 < steps_per_epoch:
-                    raise InterruptedAtStep
+                if stop.requested and b + 1 < steps_per_epoch:
+                    bar.close()
+                    save_checkpoint()
+                    raise stop.stopped(kept=_kept(step, total_steps, checkpoint_dir))
             # End of an epoch: model selection on the source dev split, as XTREME keeps the best.
             bar.set_postfix_str(f"epoch {epoch + 1}: scoring the source dev split")
             bar.write(f"epoch {epoch + 1}/{recipe.epochs}: training steps done, scoring the source dev split")
@@ -286,15 +307,9 @@ def train_model(model, train: EncodedSplit, recipe: Recipe, seed: int, pad_id: i
             last_save = time.perf_counter()
             bar.write(f"epoch {epoch + 1}/{recipe.epochs}: dev F1 {100 * f1:.2f} "
                       f"(best {100 * outcome.best_dev_f1:.2f} at epoch {outcome.best_epoch})")
-            if interrupt["requested"]:
-                raise KeyboardInterrupt  # the checkpoint of this epoch's end is already saved
-    except InterruptedAtStep:
-        # Ctrl-C between two steps: the state is whole, so keep it; the rerun resumes from here.
-        bar.close()
-        save_checkpoint()
-        raise KeyboardInterrupt from None
-    finally:
-        restore_sigint()
+            if stop.requested:
+                bar.close()
+                raise stop.stopped(kept=_kept(step, total_steps, checkpoint_dir))
     bar.close()
     outcome.steps = step
     load_best(model, checkpoint_dir)

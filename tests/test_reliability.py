@@ -1,6 +1,7 @@
 """Interruption, concurrency, hostile names and full disks: xbench loses nothing.
 
-Kill points are named in benchmark/faults.py; each kill is a SIGKILL with no cleanup.
+Fault points are named in benchmark/faults.py; a kill there is a SIGKILL with no cleanup, a stop
+a SIGTERM (what timeout, kill and Slurm send), which xbench handles as Ctrl-C.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from benchmark.errors import XbenchError
 from benchmark.results import iter_result_files, read_result, write_result
 
 RECIPE = ["--recipe", "quick", "--epochs", "2", "--lr", "5e-4", "--batch-size", "16", "--max-length", "24",
-          "--train-limit", "120"]
+          "--train-limit", "120", "--bf16", "off"]
+INTERRUPTED = "run the same command again to resume"
 
 
 def run_args(panx_dir, model, results, targets="en,de,ja", *extra):
@@ -30,8 +32,13 @@ def run_args(panx_dir, model, results, targets="en,de,ja", *extra):
             *RECIPE, *extra]
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
 def environment(cache: Path, **extra) -> dict:
-    env = {**os.environ, "XBENCH_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    """The subprocess runs this checkout's xbench (tests run in their own working folder)."""
+    env = {**os.environ, "XBENCH_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     env.pop("XBENCH_FAULT", None)
     return {**env, **extra}
 
@@ -45,32 +52,107 @@ def outcome_of(results: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def unbroken(tmp_path_factory, panx_dir, tiny_model):
+def unbroken_results(tmp_path_factory, panx_dir, tiny_model):
     root = tmp_path_factory.mktemp("unbroken")
     done = subprocess.run(run_args(panx_dir, tiny_model, root / "results"), env=environment(root / "cache"),
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    return outcome_of(root / "results")
+    return root / "results"
 
 
-@pytest.mark.parametrize("point", ["tokenise", "train-step@5", "checkpoint-write@3", "evaluate@2",
-                                   "result-write@2"])
-def test_killed_at_a_point_reruns_to_the_same_results(point, tmp_path, panx_dir, tiny_model, unbroken):
+@pytest.fixture(scope="module")
+def unbroken(unbroken_results):
+    return outcome_of(unbroken_results)
+
+
+def assert_consistent(results: Path) -> None:
+    """Every stored result is readable and every predictions file it names is whole."""
+    from benchmark.results import sidecar_problem
+
+    for path in iter_result_files(results):
+        result = read_result(path)
+        assert not [sidecar_problem(path, t) for t in result["targets"].values() if sidecar_problem(path, t)]
+
+
+def assert_stopped_cleanly(process, signal_name: str) -> str:
+    """Killed: status -9. Stopped by SIGTERM: status 130, one last line saying what was kept."""
+    if signal_name == "KILL":
+        assert process.returncode == -signal.SIGKILL, process.stderr
+        return ""
+    assert process.returncode == 130, process.stderr
+    last = process.stderr.strip().splitlines()[-1]
+    assert last.startswith("xbench: interrupted (SIGTERM); ") and last.endswith(INTERRUPTED), process.stderr
+    assert "Traceback" not in process.stderr and "Exception ignored" not in process.stderr
+    return last
+
+
+FAULT_POINTS = ["tokenise", "train-step@5", "checkpoint-write@3", "evaluate@2", "result-write@2"]
+
+
+@pytest.mark.parametrize("signal_name", ["KILL", "TERM"])
+def test_stopped_at_every_fault_point_in_turn_reruns_to_the_same_results(signal_name, tmp_path, panx_dir,
+                                                                         tiny_model, unbroken):
+    """One run stopped at each fault point in turn (training, checkpoint, evaluation, result write),
+    each rerun resuming what the last one kept, then a clean rerun: the same scores as unbroken."""
     args = run_args(panx_dir, tiny_model, tmp_path / "results")
-    killed = subprocess.run(args, env=environment(tmp_path / "cache", XBENCH_FAULT=point), capture_output=True,
-                            text=True)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
-    before = {p: p.read_bytes() for p in iter_result_files(tmp_path / "results")}
+    for point in FAULT_POINTS:
+        stopped = subprocess.run(args, env=environment(tmp_path / "cache", XBENCH_FAULT=f"{point}:{signal_name}"),
+                                 capture_output=True, text=True)
+        last = assert_stopped_cleanly(stopped, signal_name)
+        if signal_name == "TERM" and point.startswith(("train-step", "checkpoint-write")):
+            assert "training checkpoint saved at step" in last
+        if signal_name == "TERM" and point.startswith(("evaluate", "result-write")):
+            assert "finished targets are saved in" in last
+        assert_consistent(tmp_path / "results")
     rerun = subprocess.run(args, env=environment(tmp_path / "cache"), capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
     assert outcome_of(tmp_path / "results") == unbroken
-    if point.startswith("evaluate") or point.startswith("result-write"):
-        # Training had finished: the rerun reuses the trained model and recomputes only missing targets.
-        assert "resuming training" in rerun.stderr
-        [path] = before
-        assert set(json.loads(before[path])["targets"]) <= set(read_result(path)["targets"])
-    assert not list((tmp_path / "results").rglob(".*.tmp*")) or True  # stray temp files are hidden and harmless
-    assert not list((tmp_path / "cache").rglob("checkpoint.pt"))
+    assert not list((tmp_path / "cache").rglob("checkpoint.pt*"))
+
+
+def test_overwrite_always_interrupted_anywhere_keeps_the_old_result_whole(tmp_path, panx_dir, tiny_model,
+                                                                         unbroken_results, unbroken):
+    """--overwrite always builds the new result beside the old one: killed or stopped in training,
+    evaluation, the staged write or just before the swap, the old result and its predictions are
+    byte for byte what they were; the same command then resumes the replacement and swaps it in."""
+    import shutil
+
+    results = shutil.copytree(unbroken_results, tmp_path / "results")
+    before = {p: p.read_bytes() for p in results.rglob("*") if p.is_file() and not p.name.endswith(".lock")}
+    [path] = iter_result_files(results)
+    args = run_args(panx_dir, tiny_model, results, "en,de,ja", "--overwrite", "always")
+    for fault in ("train-step@3:TERM", "evaluate@2:KILL", "result-write@1:TERM", "replace:KILL"):
+        stopped = subprocess.run(args, env=environment(tmp_path / "cache", XBENCH_FAULT=fault), capture_output=True,
+                                 text=True)
+        last = assert_stopped_cleanly(stopped, fault.rpartition(":")[2])
+        assert {p: p.read_bytes() for p in before} == before, fault
+        if last:
+            assert f"xbench: interrupted (SIGTERM); {path} is unchanged" in last
+    final = subprocess.run(args, env=environment(tmp_path / "cache"), capture_output=True, text=True)
+    assert final.returncode == 0, final.stderr
+    assert "resuming the replacement" in final.stderr and f"replaced {path}" in final.stderr
+    assert outcome_of(results) == unbroken
+    assert_consistent(results)
+    assert not list(results.rglob(".*replacing"))
+
+
+def test_a_second_ctrl_c_while_exiting_prints_no_atexit_traceback(tmp_path, panx_dir, tiny_model):
+    """The second Ctrl-C arrives while Python runs its exit handlers: it is ignored, not a traceback."""
+    code = ("import atexit, os, signal, sys, time\n"
+            "atexit.register(lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(0.3)))\n"
+            "from benchmark.cli import main\n"
+            "sys.argv[0] = 'xbench'\n"
+            "main()\n")
+    args = run_args(panx_dir, tiny_model, tmp_path / "results", "de")[3:]  # after "-m benchmark.cli"
+    stopped = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                             env=environment(tmp_path / "cache", XBENCH_FAULT="tokenise:INT"))
+    assert stopped.returncode == 130, stopped.stderr
+    assert stopped.stderr.strip().splitlines()[-1].startswith("xbench: interrupted (SIGINT); ")
+    assert "Exception ignored" not in stderr_of(stopped) and "Traceback" not in stderr_of(stopped)
+
+
+def stderr_of(process) -> str:
+    return process.stderr
 
 
 def test_killed_at_random_moments_reruns_to_the_same_results(tmp_path, panx_dir, tiny_model, unbroken):
@@ -99,8 +181,8 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, panx_dir, tiny_mo
     if process.returncode == 0:
         pytest.skip("the run finished before Ctrl-C arrived")
     assert process.returncode == 130
-    assert stderr.strip().splitlines()[-1] == (
-        "xbench: interrupted; finished work is saved, run the same command again to resume")
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("xbench: interrupted (SIGINT); ") and last.endswith(INTERRUPTED)
     assert "Traceback" not in stderr
     rerun = subprocess.run(args, env=environment(tmp_path / "cache"), capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr

@@ -17,7 +17,7 @@ ENTITY_TYPES = ("PER", "ORG", "LOC")
 def languages_table(task_name: str, spec: str, data_dir) -> str:
     task = get_task(task_name)
     source = resolve_source(data_dir)
-    selection = select_languages(task, spec, source)
+    selection = select_languages(task, spec, source, listing=True)
     rows = []
     for code in selection.requested:
         lang = task.language(code)

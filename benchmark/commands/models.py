@@ -25,3 +25,20 @@ def models_table() -> str:
     table = tabulate(rows, headers=["name", "family", "parameters", "pretrained on", "hub id", "here"])
     return (table + "\n\n<name>-random: any of these architectures with random weights (no pretraining).\n"
             "Any other Hugging Face Hub id or local model folder is accepted by --model as it is.")
+
+
+def download_models(names: tuple[str, ...]) -> list[str]:
+    """Fetch hub models into the Hugging Face cache (offline ones are built into xbench's cache),
+    so that jobs on compute nodes without internet find them. One line per model; the first that
+    cannot be had stops with one line (exit status 2)."""
+    from benchmark.models.loading import availability, model_folder
+
+    lines = []
+    for name in dict.fromkeys(names):
+        spec = resolve_model(name)
+        before = availability(spec)
+        folder = model_folder(spec)
+        how = {"hub-only": "downloaded", "cached": "already cached", "installed": "built from its offline package",
+               "local": "a local folder"}[before]
+        lines.append(f"{name}: {how}: {folder}")
+    return lines

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from benchmark.data.conll import count_scheme_breaks
-from benchmark.data.sources import DataSource
+from benchmark.data.sources import DataSource, tag_strings
 from benchmark.tasks import Task
 
 
@@ -37,8 +37,6 @@ def language_stats(task: Task, source: DataSource, lang: str) -> dict[str, Split
             out[split] = split_stats(sents.tokens, sents.tags)
         return out
     dataset = source.load(task, lang)
-    names = task.labels
-    return {
-        split: split_stats(ds["tokens"], [[names[i] for i in row] for row in ds["ner_tags"]])
-        for split, ds in dataset.items()
-    }
+    origin = f"{source.describe()}, {lang}"
+    return {split: split_stats(ds["tokens"], tag_strings(task, ds["ner_tags"], f"{origin} {split} split"))
+            for split, ds in dataset.items()}

@@ -28,7 +28,7 @@ from benchmark.tasks import Task
 # File names use "dev"; the DatasetDict uses the hub's "validation".
 FILE_SPLITS = {"train": "train", "validation": "dev", "test": "test"}
 DATA_DIR_ENV = "XBENCH_DATA_DIR"
-_PANX_FILE = re.compile(r"^(train|dev|test)-(.+)\.tsv$")
+_PANX_FILE = re.compile(r"^(train|dev|test)-([^.]+)\.tsv$")
 
 
 @dataclass(frozen=True)
@@ -50,17 +50,55 @@ class DataSource:
             return self.root / lang / name
         raise ValueError(f"{self.kind} has no single file per split")
 
-    def available_languages(self, task: Task) -> list[str] | None:
-        """Languages with data here, sorted; None for the hub, which is not listed offline."""
+    def available_languages(self, task: Task, include_undeclared: bool = False) -> list[str] | None:
+        """Languages of the task with data here, sorted (with ``include_undeclared``, also codes the
+        task does not declare); None for the hub, which is not listed offline."""
         if self.kind == "hub":
             return None
+        declared, undeclared, _ = self.inventory(task)
+        return sorted(declared + undeclared) if include_undeclared else declared
+
+    def inventory(self, task: Task) -> tuple[list[str], list[str], list[str]]:
+        """(the task's languages with data here; codes with data the task does not declare; what is
+        ignored here, each entry with why), each sorted.
+
+        A file that does not fit the layout (a backup, ``test-fo.orig.tsv``) or names a language
+        the task does not know (``test-zz.tsv``) is never a target of ``all``: it is listed, not read.
+        """
+        found: set[str] = set()
+        undeclared: set[str] = set()
+        ignored: list[str] = []
+
+        def consider(code: str, entry: str) -> None:
+            if code in task.languages:
+                found.add(code)
+            else:
+                undeclared.add(code)
+                ignored.append(f"{entry} (language {code!r} is not declared by task {task.name}; "
+                               "a target only by name)")
+
+        entries = sorted(p for p in self.root.iterdir() if not p.name.startswith("."))
         if self.kind == "panx":
-            found = {m.group(2) for p in self.root.iterdir() if (m := _PANX_FILE.match(p.name))}
+            for p in entries:
+                if (m := _PANX_FILE.match(p.name)) and p.is_file():
+                    consider(m.group(2), p.name)
+                else:
+                    ignored.append(f"{p.name} (not {{train,dev,test}}-<lang>.tsv)")
         elif self.kind == "rahimi":
-            found = {p.name for p in self.root.iterdir() if p.is_dir() and _has_rahimi_files(p)}
+            for p in entries:
+                if p.is_dir() and _has_rahimi_files(p):
+                    consider(p.name, p.name + "/")
+                    ignored += [f"{p.name}/{f.name} (not train, dev or test)" for f in sorted(p.iterdir())
+                                if f.name not in FILE_SPLITS.values() and not f.name.startswith(".")]
+                else:
+                    ignored.append(f"{p.name} (not a <lang>/ folder with train, dev, test)")
         else:
-            found = {p.name for p in self.root.iterdir() if p.is_dir() and _parquet_files(p)}
-        return sorted(found)
+            for p in entries:
+                if p.is_dir() and _parquet_files(p):
+                    consider(p.name, p.name + "/")
+                else:
+                    ignored.append(f"{p.name} (not a <lang>/ folder of parquet files)")
+        return sorted(found), sorted(undeclared), ignored
 
     def has_language(self, lang: str) -> bool:
         if self.kind == "hub":
@@ -184,7 +222,11 @@ def normalise_hub_layout(task: Task, dataset_dict, origin: str):
         if names is not None and tuple(names) != task.labels:
             raise XbenchError(f"{origin}: labels {names} differ from the task's {list(task.labels)}")
         ds = ds.select_columns(["tokens", "ner_tags"])
-        out[split] = ds.cast(dataset_features(task))
+        try:
+            out[split] = ds.cast(dataset_features(task))
+        except (ValueError, TypeError) as err:  # a tag id outside the labels, or a column of another type
+            raise XbenchError(f"{origin}: split {split} does not fit the task's columns "
+                              f"({str(err).strip().splitlines()[0][:200]})") from None
     return DatasetDict(out)
 
 
@@ -198,8 +240,44 @@ def _load_parquet(task: Task, folder: Path, lang: str, splits: tuple[str, ...]):
         if not shards:
             raise XbenchError(f"{folder}: missing {split} split for language {lang!r} (no {split}*.parquet)")
         files[split] = [str(p) for p in shards]
-    loaded = load_dataset("parquet", data_files=files)
+    shards = [Path(f) for fs in files.values() for f in fs]
+    _check_parquet_shards(shards, folder)
+    try:
+        loaded = load_dataset("parquet", data_files=files)
+    except Exception as err:  # datasets raises many types; the cause is the informative part
+        while err.__cause__ is not None or err.__context__ is not None:
+            err = err.__cause__ or err.__context__
+        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise XbenchError(f"{folder}: cannot read {', '.join(str(p.relative_to(folder)) for p in shards)} as the "
+                          f"task's parquet data ({type(err).__name__}: {first_line})") from None
     return normalise_hub_layout(task, loaded, str(folder))
+
+
+def _check_parquet_shards(shards: list[Path], folder: Path) -> None:
+    """Name the first shard that is not a readable parquet file (cut off, or another format)."""
+    import pyarrow.parquet as pq
+
+    for shard in shards:
+        try:
+            pq.read_metadata(shard)  # the footer, where a cut-off or foreign file fails
+        except Exception as err:  # pyarrow raises ArrowInvalid, OSError, ...
+            first_line = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+            raise XbenchError(f"{shard}: not a readable parquet file ({first_line}); replace it with a good "
+                              "copy") from None
+
+
+def tag_strings(task: Task, rows, origin: str) -> list[list[str]]:
+    """Tag ids of a loaded split as the task's tag strings; a missing or out-of-range id is one line."""
+    tags = []
+    for number, row in enumerate(rows, start=1):
+        if row is None:
+            raise XbenchError(f"{origin}, sentence {number}: no ner_tags")
+        bad = [i for i in row if i is None or not 0 <= i < len(task.labels)]
+        if bad:
+            raise XbenchError(f"{origin}, sentence {number}: tag id {bad[0]} is out of range (the task's tags "
+                              f"are 0 to {len(task.labels) - 1}: {', '.join(task.labels)})")
+        tags.append([task.labels[i] for i in row])
+    return tags
 
 
 HUB_TIMEOUT_S = 5.0
@@ -260,8 +338,8 @@ def read_sentences(task: Task, source: DataSource, lang: str, split: str) -> Tag
     if source.kind in ("panx", "rahimi"):
         return source.read_split(task, lang, split)
     dataset = source.load(task, lang, splits=(split,))[split]
-    return TaggedSentences(list(dataset["tokens"]),
-                           [[task.labels[i] for i in row] for row in dataset["ner_tags"]])
+    origin = f"{source.describe()}, {lang} {split} split"
+    return TaggedSentences(list(dataset["tokens"]), tag_strings(task, dataset["ner_tags"], origin))
 
 
 def content_sha256(sentences: TaggedSentences) -> str:

@@ -1,8 +1,12 @@
-"""``xbench run``: fine-tune each model on the source, evaluate zero-shot on every target.
+"""The unit of work of ``xbench run``: one (model, seed, source set), fine-tuned once and
+evaluated on every pending target, its result file written target by target.
 
-One result per (task, model, source, seed). A finished (run, target) is never recomputed
-under ``--overwrite only-missing``; an interrupted training resumes from its last checkpoint,
-which lives in xbench's cache (outside the results folder) and is removed once the run is done.
+A ``Unit`` is a plain picklable callable, so the same object runs in this process, in a local
+worker or as one element of a Slurm job array (submitit). A finished (unit, target) is never
+recomputed under ``--overwrite only-missing``; an interrupted training resumes from its last
+checkpoint, which lives in xbench's cache (outside the results folder) and is removed once the
+unit is done. ``checkpoint()`` is submitit's hook for preemption: the unit resubmits itself
+unchanged, because everything a resumed unit needs is already on disk.
 """
 
 from __future__ import annotations
@@ -12,81 +16,78 @@ import json
 import platform
 import shutil
 import subprocess
-import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from benchmark import __version__
 from benchmark.data.conll import TaggedSentences
-from benchmark.data.sources import DataSource, content_sha256, read_sentences, resolve_source
+from benchmark.data.sources import DataSource, content_sha256, read_sentences
 from benchmark.errors import XbenchError
 from benchmark.faults import fault_point
-from benchmark.languages import LanguageSelection, missing_message, select_languages
-from benchmark.models.registry import ModelSpec, resolve_model, weights_sha256
+from benchmark.jobs import current_job
+from benchmark.languages import LanguageSelection
+from benchmark.models.registry import ModelSpec, weights_sha256
 from benchmark.results import (
     read_result,
-    recipe_key,
-    result_path,
-    source_key,
+    referenced_sidecars,
+    remove_unreferenced_sidecars,
+    sidecar_problem,
+    staging_path,
+    swap_in_replacement,
     write_result,
 )
-from benchmark.tasks import Recipe, Task, get_task
+from benchmark.tasks import Recipe, Task
 from benchmark.timing import CLOCK
 
-OVERWRITE_MODES = ("never", "only-missing", "always")
+if TYPE_CHECKING:
+    from benchmark.plan import RunOptions
 
 
-@dataclass
-class RunOptions:
-    task: str = "wikiann"
-    models: tuple[str, ...] = ("me5-small",)
-    sources: tuple[str, ...] = ("en",)
-    targets: str = "all"
-    recipe: str | None = None
-    recipe_overrides: dict = field(default_factory=dict)
-    seeds: tuple[int, ...] = (1,)
-    data_dir: str | None = None
-    results_dir: Path = Path("results")
-    overwrite: str = "only-missing"
-    bf16: str = "auto"
-    device: str = "auto"
-    test_limit: int | None = None
-    checkpoint_every_s: float = 300.0
-    dry_run: bool = False
-    show_progress: bool = True
-    model_alias: str | None = None  # --name: the canonical name of one local model folder
-    save_model_dir: Path | None = None  # --save-model: keep each fine-tuned classifier here
+@dataclass(eq=False)  # a unit is itself: launchers key their bookkeeping on it
+class Unit:
+    """One (model, seed, source set), with everything it needs as plain data that pickles."""
 
-
-@dataclass
-class PlannedRun:
+    task: Task
+    source: DataSource
+    sources: tuple[str, ...]
+    selection: LanguageSelection  # its present languages are the unit's targets
+    recipe: Recipe
     spec: ModelSpec
     seed: int
-    path: Path
+    path: Path  # the result file
+    options: RunOptions
 
+    @property
+    def label(self) -> str:
+        return f"{self.spec.name} seed {self.seed}"
 
-def parse_seeds(text: str) -> tuple[int, ...]:
-    """``"1,2,3"`` or ``"1-3"`` into seeds; one clear line for anything else."""
-    seeds: list[int] = []
-    for part in (p.strip() for p in text.split(",")):
-        try:
-            if "-" in part[1:]:
-                low, high = (int(x) for x in part.split("-", 1))
-                if high < low:
-                    raise ValueError
-                seeds.extend(range(low, high + 1))
-            else:
-                seeds.append(int(part))
-        except ValueError:
-            raise XbenchError(f"--seeds: {part!r} is not a seed; give integers like 1,2,3 or 1-3") from None
-    if any(s < 0 for s in seeds):
-        raise XbenchError("--seeds: seeds must be >= 0")
-    if len(set(seeds)) != len(seeds):
-        raise XbenchError(f"--seeds: a seed is repeated in {text!r}")
-    return tuple(seeds)
+    def __call__(self) -> str:
+        """Run where it lands (a local worker, a Slurm node): find the device and the model
+        there, then train or resume, and evaluate. Returns the result file's path."""
+        from benchmark.hardware import resolve_device
+        from benchmark.jobs import failure_recorded, preemption_requeues
+        from benchmark.models.loading import model_folder
+
+        with failure_recorded(self.path), preemption_requeues():
+            self.run(model_folder(self.spec), resolve_device(self.options.device))
+        return str(self.path)
+
+    def run(self, folder: Path, device) -> None:
+        """Train (or resume) with the model in ``folder`` on ``device``; evaluate every pending target."""
+        _run_one(self.task, self.source, self.sources, self.selection, self.recipe, self, folder, device,
+                 self.options)
+
+    def checkpoint(self):
+        """submitit's preemption hook: resubmit the unit as it is. The training checkpoint
+        (saved at the end of the step the signal interrupted) and the finished targets are on
+        disk, so the requeued unit resumes from them."""
+        from submitit.helpers import DelayedSubmission
+
+        return DelayedSubmission(self)
 
 
 def _echo(message: str = "") -> None:
@@ -185,158 +186,10 @@ def _concat(parts: list[TaggedSentences]) -> TaggedSentences:
     return TaggedSentences([s for p in parts for s in p.tokens], [t for p in parts for t in p.tags])
 
 
-def run(options: RunOptions) -> list[Path]:
-    """Do every planned (model, seed) run; returns the result files touched."""
-    task = get_task(options.task)
-    if options.overwrite not in OVERWRITE_MODES:
-        raise XbenchError(f"--overwrite must be one of {', '.join(OVERWRITE_MODES)}")
-    declared = task.recipe(options.recipe)
-    recipe = declared.with_overrides(**options.recipe_overrides)
-    recipe_dir = recipe_key(recipe.as_dict(), declared.as_dict())
-    if options.test_limit is not None and options.test_limit < 1:
-        raise XbenchError(f"--test-limit must be >= 1, got {options.test_limit}")
-    source = resolve_source(options.data_dir)
-    if options.model_alias is not None and len(set(options.models)) != 1:
-        raise XbenchError("--name names one local model folder; give exactly one --model with it")
-    specs = [resolve_model(m, options.model_alias) for m in dict.fromkeys(options.models)]
-    if options.save_model_dir is not None:
-        check_writable_folder(Path(options.save_model_dir), "--save-model")
-    source_langs = select_languages(task, ",".join(options.sources), source)
-    if source_langs.missing:
-        raise XbenchError(f"source language: {missing_message(source_langs, source)}")
-    sources = tuple(dict.fromkeys(source_langs.requested))
-    selection = select_languages(task, options.targets, source)
-    if selection.missing:
-        _echo(f"note: {missing_message(selection, source)}; evaluating the {len(selection.present)} others.")
-    if not selection.present:
-        raise XbenchError(f"no target language has data in {source.describe()}")
-    plan = [PlannedRun(spec, seed, result_path(options.results_dir, task.name, recipe_dir, spec.key, sources, seed))
-            for spec in specs for seed in options.seeds]
-    from benchmark.hardware import resolve_device
-    from benchmark.models.loading import model_folder
-
-    device = resolve_device(options.device)  # a GPU asked for and not there: say so before any work
-    if options.dry_run:
-        click.echo(describe_plan(task, source, plan, sources, selection, recipe, device, options))
-        return []
-    # Models first: a hub model that cannot be had should fail at once, before any data is read.
-    folders = {spec.name: model_folder(spec) for spec in specs}
-    pending = _pending_targets(plan, selection.present, options.overwrite)
-    if pending:
-        preflight_data(task, source, sources, pending, options.show_progress)
-    _check_writable(Path(options.results_dir))
-    touched = []
-    for planned in plan:
-        _run_one(task, source, sources, selection, recipe, planned, folders[planned.spec.name], device, options)
-        touched.append(planned.path)
-    click.echo(final_table(task, [p.path for p in plan], selection.present))
-    return touched
-
-
 def saved_model_path(save_dir: Path, result_file: Path, results_dir: Path) -> Path:
     """Where ``--save-model`` keeps a unit's classifier: the result's place, mirrored."""
     relative = Path(result_file).relative_to(results_dir)
     return Path(save_dir) / relative.parent / relative.stem
-
-
-def _pending_targets(plan: list[PlannedRun], targets, overwrite: str) -> list[str]:
-    """Targets some planned run still has to evaluate (damaged result files count as pending:
-    the run itself will then say what is wrong with them)."""
-    pending: set[str] = set()
-    for planned in plan:
-        if overwrite == "never" and planned.path.exists():
-            continue
-        done = _done_targets(planned.path, overwrite)
-        pending |= {t for t in targets if t not in done}
-    return [t for t in targets if t in pending]
-
-
-def _done_targets(path: Path, overwrite: str) -> set[str]:
-    """Targets a result file already holds (none when it will be recomputed or cannot be read)."""
-    if overwrite == "always" or not path.exists():
-        return set()
-    try:
-        return set(read_result(path).get("targets", {}))
-    except XbenchError:
-        return set()
-
-
-def preflight_data(task: Task, source: DataSource, sources, targets, show_progress: bool) -> None:
-    """Read every split the run will need once, before any training: a bad line in the last
-    target's test file should stop the run now, not after an hour of fine-tuning."""
-    from benchmark.progress import progress
-
-    needed = [(lang, split) for lang in sources for split in ("train", "validation")]
-    needed += [(lang, "test") for lang in targets]
-    bar = progress(len(needed), "checking data", "files", leave=False, enabled=show_progress)
-    for lang, split in needed:
-        read_sentences(task, source, lang, split)
-        bar.update(1)
-    bar.close()
-
-
-def check_writable_folder(folder: Path, what: str) -> None:
-    """Create ``folder`` if needed and prove a file can be written there, or stop with one line."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".xbench-write-probe-{time.time_ns()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        raise XbenchError(f"{what} folder {folder} is not writable ({err.strerror or err}); "
-                          f"pass another {what}") from None
-
-
-def _check_writable(results_dir: Path) -> None:
-    check_writable_folder(results_dir, "--results-dir")
-
-
-def describe_plan(task, source, plan, sources, selection: LanguageSelection, recipe: Recipe, device,
-                  options) -> str:
-    """What ``run`` will do, unit by unit, including a refusal it would meet."""
-    from benchmark.hardware import resolve_bf16
-
-    lines = [f"plan: {len({p.spec.name for p in plan})} model(s) x {len(options.seeds)} seed(s) x "
-             f"{len(selection.present)} target(s), trained on {source_key(sources)} with recipe "
-             f"{recipe_key(recipe.as_dict(), task.recipe(recipe.name).as_dict())}"]
-    if selection.missing:
-        lines.append(f"missing (skipped): {', '.join(selection.missing)}")
-    train_sha = None
-    for p in plan:
-        line = f"  {p.spec.name} seed {p.seed}: "
-        if p.path.exists() and options.overwrite == "never":
-            lines.append(line + f"kept as it is (--overwrite never) -> {p.path}")
-            continue
-        existing = None
-        if p.path.exists() and options.overwrite != "always":
-            try:
-                existing = read_result(p.path)
-            except XbenchError as err:
-                lines.append(line + f"will stop: {err}")
-                continue
-        if existing is not None:
-            if train_sha is None:
-                train_sha = {lang: content_sha256(_limited(read_sentences(task, source, lang, "train"),
-                                                           recipe.train_limit)) for lang in sources}
-            bf16, _ = resolve_bf16(options.bf16, device)
-            refusal = identity_refusal(existing, run_identity(task, p.spec, sources, p.seed, recipe, bf16, train_sha),
-                                       p.path) or test_limit_refusal(existing, selection.present, options.test_limit,
-                                                                     p.path)
-            if refusal:
-                lines.append(line + f"will stop: {refusal}")
-                continue
-        done = set(existing["targets"]) if existing else set()
-        todo = [t for t in selection.present if t not in done]
-        action = ("train, then evaluate " if todo else "nothing to do: ") + \
-            f"{len(todo)} target(s) to evaluate, {len(selection.present) - len(todo)} done"
-        if options.save_model_dir is not None:
-            keep = saved_model_path(options.save_model_dir, p.path, options.results_dir)
-            if not todo and not keep.exists():
-                action = "train to save the model (every target is done)"
-            action += f"; model kept in {keep}"
-        lines.append(line + f"{action} -> {p.path}")
-    lines.append(f"targets: {', '.join(selection.present)}")
-    return "\n".join(lines)
 
 
 def identity_refusal(existing: dict, identity: dict, path: Path) -> str | None:
@@ -359,7 +212,7 @@ def test_limit_refusal(existing: dict, targets, test_limit, path: Path) -> str |
 
 
 def _run_one(task: Task, source: DataSource, sources: tuple[str, ...], selection: LanguageSelection,
-             recipe: Recipe, planned: PlannedRun, folder: Path, device, options: RunOptions) -> None:
+             recipe: Recipe, planned: Unit, folder: Path, device, options: RunOptions) -> None:
     with result_lock(planned.path):
         _run_locked(task, source, sources, selection, recipe, planned, folder, device, options)
 
@@ -369,52 +222,91 @@ def result_lock(path: Path):
     """Hold the lock of one result file: two processes on one results folder take turns."""
     from filelock import FileLock, Timeout
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(path.with_name(f".{path.name}.lock")))
+    lock_file = path.with_name(f".{path.name}.lock")
     try:
-        lock.acquire(timeout=1)
-    except Timeout:
-        _echo(f"waiting: another xbench process is working on {path}")
-        lock.acquire()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(lock_file))
+        try:
+            lock.acquire(timeout=1)
+        except Timeout:
+            _echo(f"waiting: another xbench process is working on {path}")
+            lock.acquire()
+    except OSError as err:
+        raise XbenchError(f"cannot write in {path.parent} or take its lock {lock_file.name} "
+                          f"({err.strerror or err}): a read-only folder, or a lock file of another user? "
+                          "Make it writable, or pass another --results-dir") from None
     try:
         yield
     finally:
         lock.release()
 
 
-def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, folder: Path, device,
+def _run_locked(task, source, sources, selection, recipe, planned: Unit, folder: Path, device,
                 options: RunOptions) -> None:
+    from benchmark.signals import Stopped
+
+    replacing = options.overwrite == "always" and planned.path.exists()
+    try:
+        _compute(task, source, sources, selection, recipe, planned, folder, device, options, replacing)
+    except Stopped as err:
+        path = planned.path
+        if replacing and not getattr(err, "swapped", False):
+            waiting = "; the replacement so far waits beside it" if staging_path(path).exists() else ""
+            err.kept = "; ".join(filter(None, [f"{path} is unchanged{waiting}", err.kept]))
+        elif err.kept is None:
+            err.kept = f"finished targets are saved in {path}"
+        raise
+
+
+def _compute(task, source, sources, selection, recipe, planned: Unit, folder: Path, device,
+             options: RunOptions, replacing: bool) -> None:
+    """Train (or resume) one (model, seed) and evaluate the targets it still lacks.
+
+    ``replacing`` (``--overwrite always`` over a stored result): the new result is built beside
+    the stored one and swapped in at the end, so an interruption leaves the old one whole.
+    """
     from benchmark.hardware import describe_device, resolve_bf16
 
     spec, seed, path = planned.spec, planned.seed, planned.path
     label = f"{spec.name} seed {seed}"
-    existing = read_result(path) if path.exists() else None
-    if existing is not None and options.overwrite == "never":
-        _echo(f"{label}: {path} exists; kept as it is (--overwrite never)")
+    if options.overwrite == "never" and path.exists():
+        _say_kept(task, source, path, label, selection.present)
         return
-    if existing is not None and options.overwrite == "always":
-        shutil.rmtree(path.with_suffix(".predictions"), ignore_errors=True)
-        path.unlink()
-        existing = None
-    done = set(existing["targets"]) if existing else set()
-    todo = [t for t in selection.present if t not in done]
     bf16, bf16_note = resolve_bf16(options.bf16, device)
     train_parts = {lang: _limited(read_sentences(task, source, lang, "train"), recipe.train_limit) for lang in sources}
     dev_parts = {lang: _limited(read_sentences(task, source, lang, "validation"), recipe.dev_limit) for lang in sources}
     train_sha = {lang: content_sha256(s) for lang, s in train_parts.items()}
     identity = run_identity(task, spec, sources, seed, recipe, bf16, train_sha)
-    if existing is not None:
-        refusal = identity_refusal(existing, identity, path) or \
-            test_limit_refusal(existing, selection.present, options.test_limit, path)
-        if refusal:
-            raise XbenchError(refusal)
+    if replacing:
+        stored, result = _start_replacement(path, identity, label)
+        targets = _replacement_targets(path, stored, selection.present, source, label)
+        todo = [t for t in targets if t not in (result or {}).get("targets", {})]
+    else:
+        stored = read_result(path) if path.exists() else None
+        if stored is not None:
+            refusal = identity_refusal(stored, identity, path) or \
+                test_limit_refusal(stored, selection.present, options.test_limit, path)
+            if refusal:
+                raise XbenchError(refusal)
+        redo = _targets_to_redo(task, source, path, stored, selection.present)
+        for lang, why in redo.items():
+            _echo(f"{label} {lang}: {why}; recomputing it")
+        done = set(stored["targets"]) - set(redo) if stored else set()
+        todo = [t for t in selection.present if t not in done]
+        result = stored
     keep = saved_model_path(options.save_model_dir, path, options.results_dir) if options.save_model_dir else None
     if keep is not None and keep.exists():
         from benchmark.models.saving import check_saved_identity
 
         check_saved_identity(keep, identity)
+    if not todo and replacing:  # a replacement interrupted just before its swap: finish it
+        _finish(path, result, replacing, checkpoint_dir_for(identity, path), label)
+        return
     if not todo and (keep is None or keep.exists()):
         _echo(f"{label}: all {len(selection.present)} targets done in {path}")
+        # A run stopped after its last write leaves its checkpoint and replaced predictions behind.
+        remove_unreferenced_sidecars(path, stored)
+        shutil.rmtree(checkpoint_dir_for(identity, path), ignore_errors=True)
         return
 
     from benchmark.models.loading import load_token_classifier, load_tokenizer
@@ -465,7 +357,7 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
             "identity": identity, "model": spec.name, "max_length": recipe.max_length,
             "eval_batch_size": recipe.eval_batch_size, "bf16": bf16})
         _echo(f"{label}: fine-tuned model kept in {keep}")
-    result = existing or {
+    result = result or {
         "task": task.name, "task_version": task.version, "identity": identity,
         "model": {"name": spec.name, "key": spec.key, "hub_id": spec.hub_id, "family": spec.family,
                   "random_init": spec.random_init,
@@ -477,7 +369,11 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
     }
     result["config"] = {"bf16": bf16, "bf16_note": bf16_note, "device": describe_device(device),
                         "data_source": source.describe(),
+                        "data_dir": str(source.root.resolve()) if source.root is not None else None,
                         "checkpoint_every_s": options.checkpoint_every_s}
+    job = current_job()
+    if job is not None:  # where its log is, for whoever reads the result later
+        result["config"]["job"] = job
     result["versions"] = library_versions()
     result["git_commit"] = git_commit()
     result["training"] = {
@@ -488,16 +384,137 @@ def _run_locked(task, source, sources, selection, recipe, planned: PlannedRun, f
         "data_sha256": {"train": train_sha, "validation": {k: content_sha256(v) for k, v in dev_parts.items()}},
     }
     result["warnings"] = warnings
+    write_to = staging_path(path) if replacing else path
     if keep is not None:
         result["saved_model"] = {"path": str(keep.resolve()), "sha256": weights_sha256(keep)}
-        write_result(path, result)
-    _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label)
+        write_result(write_to, result)
+    # A new score's predictions never overwrite a file the stored result still refers to.
+    in_use = referenced_sidecars(path, stored) if stored is not None or not replacing else \
+        set(path.with_suffix(".predictions").glob("*.json.gz"))
+    _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label,
+                      write_to=write_to, in_use=in_use)
+    _finish(path, result, replacing, checkpoint_dir, label)
+
+
+def _finish(path: Path, result: dict, replacing: bool, checkpoint_dir: Path, label: str) -> None:
+    """Swap a replacement in, remove the predictions no result refers to, and the checkpoint."""
+    from benchmark.signals import Stopped
+
+    if replacing:
+        try:
+            swap_in_replacement(path)
+        except Stopped as err:  # it waited for the swap: the new result is in place
+            err.swapped, err.kept = True, f"{path} now holds the new result"
+            raise
+        _echo(f"{label}: replaced {path} with the new result")
+    remove_unreferenced_sidecars(path, result)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
 
 
+def _say_kept(task, source, path: Path, label: str, targets) -> None:
+    """``--overwrite never`` over a stored result: keep it, and say which of its scores are stale."""
+    try:
+        stored = read_result(path)
+    except XbenchError as err:
+        _echo(f"{label}: {path} exists but cannot be read ({err}); kept as it is (--overwrite never)")
+        return
+    stale = [lang for lang in targets if lang in stored["targets"] and _is_stale(task, source, stored["targets"][lang],
+                                                                             lang)]
+    if stale:
+        _echo(f"{label}: {path} kept as it is (--overwrite never), but its scores of {', '.join(stale)} are "
+              "stale: the test data changed since they were scored; --overwrite only-missing recomputes them")
+    else:
+        _echo(f"{label}: {path} exists; kept as it is (--overwrite never)")
+
+
+def _is_stale(task, source, stored_target: dict, lang: str) -> bool:
+    from benchmark.staleness import is_stale
+
+    return is_stale(task, source, stored_target, lang)
+
+
+def _targets_to_redo(task, source, path: Path, stored: dict | None, targets) -> dict[str, str]:
+    """Stored targets to compute again, with why: a missing or damaged predictions file, or
+    test data that changed since the score was computed (a score must stay tied to its data)."""
+    redo: dict[str, str] = {}
+    for lang in targets:
+        target = (stored or {}).get("targets", {}).get(lang)
+        if target is None:
+            continue
+        problem = sidecar_problem(path, target)
+        if problem:
+            redo[lang] = problem
+        elif _is_stale(task, source, target, lang):
+            redo[lang] = f"its test data changed since it was scored (test_sha256 differs, {source.describe()})"
+    return redo
+
+
+def _start_replacement(path: Path, identity: dict, label: str) -> tuple[dict | None, dict | None]:
+    """(the stored result if readable, a staged replacement to resume if there is one).
+
+    ``--overwrite always`` never reads the stored result to decide anything but which targets
+    it holds: a damaged one is replaced like any other.
+    """
+    try:
+        stored = read_result(path)
+    except XbenchError as err:
+        stored = None
+        _echo(f"{label}: the stored result cannot be read ({err}); it will be replaced")
+    stage = staging_path(path)
+    staged = None
+    if stage.exists():
+        try:
+            staged = read_result(stage)
+        except XbenchError:
+            staged = None
+        if staged is not None and staged.get("identity") == identity:
+            _echo(f"{label}: resuming the replacement of {path} ({len(staged['targets'])} target(s) already "
+                  "recomputed)")
+        else:
+            staged = None
+            stage.unlink(missing_ok=True)
+    return stored, staged
+
+
+def _replacement_targets(path: Path, stored: dict | None, asked, source, label: str) -> list[str]:
+    """What a replacement computes: the targets asked for, and every other target the stored
+    result holds (a replacement never drops a score silently; see ``--overwrite`` in --help)."""
+    extra = _extra_stored_targets(path, stored, asked, source)
+    if extra:
+        _echo(f"{label}: also recomputing {', '.join(extra)}, which the stored result holds (the replacement "
+              "keeps every target)")
+    return list(asked) + extra
+
+
+def replacement_extra_targets(path: Path, asked, source, label: str) -> list[str]:
+    """The targets a stored result holds beyond ``asked``, which its replacement recomputes too
+    (an unreadable stored result holds none that can be known)."""
+    try:
+        stored = read_result(path)
+    except XbenchError:
+        return []
+    extra = _extra_stored_targets(path, stored, asked, source)
+    if extra:
+        _echo(f"{label}: also recomputing {', '.join(extra)}, which the stored result holds (the replacement "
+              "keeps every target)")
+    return extra
+
+
+def _extra_stored_targets(path: Path, stored: dict | None, asked, source) -> list[str]:
+    """Targets a stored result holds beyond those asked for; one without data stops the run."""
+    extra = [t for t in (stored or {}).get("targets", {}) if t not in asked]
+    lacking = [t for t in extra if not source.has_language(t)]
+    if lacking:
+        raise XbenchError(f"{path} holds targets {', '.join(lacking)} with no test data in {source.describe()}: "
+                          "replacing it would drop them; point --data-dir at their data, or delete the "
+                          "result file first to start over")
+    return extra
+
+
 def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label,
-                      label_map=None):
-    """Evaluate ``todo``, writing the result as each target completes (so nothing done is lost).
+                      label_map=None, write_to: Path | None = None, in_use: set[Path] | None = None):
+    """Evaluate ``todo``, writing the result (to ``write_to``) as each target completes, so nothing
+    done is lost.
 
     ``label_map`` maps the model's label ids to the task's, for a model with labels of its own
     (``xbench evaluate``); None when the model was fine-tuned on the task's labels. The work is
@@ -506,8 +523,11 @@ def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16
     """
     from benchmark.eval_pipeline import evaluate_targets
 
+    # A new score's predictions never overwrite a file the stored result still refers to.
+    in_use = referenced_sidecars(path, result) if in_use is None else in_use
     evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe.max_length, recipe.eval_batch_size, bf16,
-                     result, path, options.test_limit, options.show_progress, label, label_map=label_map, log=_echo)
+                     result, path, options.test_limit, options.show_progress, label, label_map=label_map, log=_echo,
+                     write_to=write_to or path, in_use=in_use)
 
 
 def count_test_sentences(task: Task, source: DataSource, langs, test_limit: int | None) -> dict[str, int]:
@@ -530,9 +550,10 @@ def final_table(task: Task, paths: list[Path], targets) -> str:
     rows = []
     columns = []
     for path in paths:
-        if not path.exists():
+        try:
+            result = read_result(path)
+        except XbenchError:  # absent, or damaged and kept under --overwrite never (already said)
             continue
-        result = read_result(path)
         columns.append(f"{result['model']['name']} s{result['seed']}")
         rows.append({lang: result["targets"].get(lang, {}).get("f1") for lang in targets})
     table = [[lang, *(f"{100 * r[lang]:.1f}" if r.get(lang) is not None else "-" for r in rows)] for lang in targets]
