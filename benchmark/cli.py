@@ -595,6 +595,43 @@ def compare(model_a, model_b, results_dir, task_name, source, resamples, alpha, 
                              resamples, seed, alpha))
 
 
+@cli.group("cache", invoke_without_command=True)
+@click.pass_context
+def cache_group(ctx):
+    """Show what xbench's cache folder holds ($XBENCH_CACHE_DIR, else ~/.cache/xbench).
+
+    Encoded test splits (tokenised once, read by every later run, seed and model that shares
+    the tokenizer), converted offline models and checkpoints of unfinished trainings. With no
+    subcommand: the same as `xbench cache show`.
+    """
+    if ctx.invoked_subcommand is None:
+        from benchmark.commands.cache import cache_table
+
+        click.echo(cache_table())
+
+
+@cache_group.command("show")
+def cache_show():
+    """List the cache's parts with sizes, and every encoded split: language, split, window, size."""
+    from benchmark.commands.cache import cache_table
+
+    click.echo(cache_table())
+
+
+@cache_group.command("clear")
+@click.option("--what", "parts", type=click.Choice(["encoded", "models", "checkpoints", "all"]), multiple=True,
+              default=("encoded",), show_default=True,
+              help="What to remove (repeatable): encoded splits (rebuilt when next needed), converted models "
+                   "(converted again when next needed), checkpoints (unfinished trainings start over), or all.")
+@click.option("--yes", is_flag=True, help="Really remove it; without it, say what would be removed and stop.")
+def cache_clear(parts, yes):
+    """Remove parts of the cache. Do not clear models or checkpoints while a run is using them."""
+    from benchmark.commands.cache import PARTS, clear_cache
+
+    chosen = tuple(PARTS) if "all" in parts else tuple(dict.fromkeys(parts))
+    click.echo(clear_cache(chosen, yes))
+
+
 @cli.command()
 @click.option("--model", "model_name", required=True, help="Model whose stored predictions to analyse.")
 @click.option("--target", required=True, help="Target language code.")
@@ -638,19 +675,46 @@ def errors(model_name, target, results_dir, data_dir, task_name, recipe, source,
 @click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
               help="Bootstrap resamples in the statistics benchmark.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of both training runs.")
-def bench(data_dir, model_name, train_sentences, eval_sentences, epochs, batch_size, lr, resamples, seed):
-    """Measure xbench against transformers' Trainer and a naive bootstrap, side by side.
+@click.option("--parts", default="hardware,training,evaluation,statistics,scoring,grid", show_default=True,
+              help="Which measurements, comma-separated: hardware, training, evaluation, statistics, scoring, grid.")
+@click.option("--results-dir", type=click.Path(file_okay=False), default="results", show_default=True,
+              help="Committed results whose prediction files the scoring part rescores.")
+@click.option("--grid-targets", type=click.IntRange(min=1), default=53, show_default=True,
+              help="Grid: targets of the unit (the first N languages with data).")
+@click.option("--grid-train-limit", type=click.IntRange(min=32), default=None,
+              help="Grid: training sentences (default: the quick recipe's 8,000).")
+@click.option("--grid-dev-limit", type=click.IntRange(min=10), default=None,
+              help="Grid: dev sentences for model selection (default: the quick recipe's 2,000).")
+@click.option("--grid-test-limit", type=click.IntRange(min=1), default=None,
+              help="Grid: test sentences per target (default: all).")
+@click.option("--grid-second-model", default=None,
+              help="Grid: the model evaluated with the cache warm (default: <model>-random, same tokenizer).")
+@click.option("--grid-baseline", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Grid: a checkout of other xbench code (e.g. `git worktree add ../base main`) to run the same "
+                   "unit with, for an end-to-end ratio and a byte-for-byte check of its prediction files.")
+def bench(data_dir, model_name, train_sentences, eval_sentences, epochs, batch_size, lr, resamples, seed, parts,
+          results_dir, grid_targets, grid_train_limit, grid_dev_limit, grid_test_limit, grid_second_model,
+          grid_baseline):
+    """Measure xbench against transformers' Trainer, seqeval, a naive bootstrap and older code, side by side.
 
-    Needs `pip install accelerate` (Trainer's dependency). Not part of the test suite: it takes
-    about 15 minutes on 2 CPU cores.
+    Needs `pip install accelerate` (Trainer's dependency) for the training and evaluation parts.
+    Not part of the test suite: the first four parts take about 15 minutes on 2 CPU cores; the
+    grid runs two or three whole units (with --grid-* limits, minutes; without, hours on a CPU).
     """
     import tempfile
 
-    from benchmark.bench import run_bench
+    from benchmark.bench import PARTS, GridSettings, run_bench
 
+    chosen = tuple(p.strip() for p in parts.split(",") if p.strip())
+    unknown = [p for p in chosen if p not in PARTS]
+    if unknown or not chosen:
+        raise XbenchError(f"--parts: unknown part {', '.join(unknown) or '(none)'}; choose from {', '.join(PARTS)}")
+    grid = GridSettings(grid_targets, grid_train_limit, grid_dev_limit, grid_test_limit, grid_second_model,
+                        Path(grid_baseline) if grid_baseline else None)
     with tempfile.TemporaryDirectory(prefix="xbench-bench-") as work:
         click.echo(run_bench(data_dir, model_name, train_sentences, eval_sentences, epochs, batch_size, lr, seed,
-                             resamples, Path(work), log=lambda m: click.echo(m, err=True)))
+                             resamples, Path(work), log=lambda m: click.echo(m, err=True), parts=chosen,
+                             results_dir=Path(results_dir), grid=grid))
 
 
 def main():

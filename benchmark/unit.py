@@ -16,7 +16,6 @@ import json
 import platform
 import shutil
 import subprocess
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING
 import click
 
 from benchmark import __version__
-from benchmark.data.conll import TaggedSentences, count_scheme_breaks
+from benchmark.data.conll import TaggedSentences
 from benchmark.data.sources import TEXT_LAYOUTS, DataSource, content_sha256, read_sentences
 from benchmark.errors import XbenchError
 from benchmark.faults import fault_point
@@ -33,17 +32,16 @@ from benchmark.jobs import current_job
 from benchmark.languages import LanguageSelection
 from benchmark.models.registry import ModelSpec, weights_sha256
 from benchmark.results import (
-    new_sidecar,
     read_result,
     referenced_sidecars,
     remove_unreferenced_sidecars,
     sidecar_problem,
     staging_path,
     swap_in_replacement,
-    write_predictions,
     write_result,
 )
 from benchmark.tasks import Recipe, Task
+from benchmark.timing import CLOCK
 
 if TYPE_CHECKING:
     from benchmark.plan import RunOptions
@@ -330,9 +328,10 @@ def _compute(task, source, sources, selection, recipe, planned: Unit, folder: Pa
     train_all = _concat(list(train_parts.values()))
     dev_all = _concat(list(dev_parts.values()))
     fault_point("tokenise")
-    train_tag_ids = [[label_id[tag] for tag in tags] for tags in train_all.tags]
-    encoded_train = encode_split(tokenizer, train_all.tokens, train_tag_ids, recipe.max_length)
-    encoded_dev = encode_split(tokenizer, dev_all.tokens, None, recipe.max_length)
+    with CLOCK.phase("tokenising"):
+        train_tag_ids = [[label_id[tag] for tag in tags] for tags in train_all.tags]
+        encoded_train = encode_split(tokenizer, train_all.tokens, train_tag_ids, recipe.max_length)
+        encoded_dev = encode_split(tokenizer, dev_all.tokens, None, recipe.max_length)
 
     def dev_f1(m) -> float:
         from benchmark.evaluate import ids_to_tags, predict_word_tags, score
@@ -343,8 +342,9 @@ def _compute(task, source, sources, selection, recipe, planned: Unit, folder: Pa
     checkpoint_dir = checkpoint_dir_for(identity, path)
     if (checkpoint_dir / "checkpoint.pt").exists():
         _echo(f"{label}: resuming training from {checkpoint_dir}")
-    outcome = train_model(model, encoded_train, recipe, seed, pad_id, bf16, dev_f1, checkpoint_dir,
-                          checkpoint_every_s=options.checkpoint_every_s, show_progress=options.show_progress)
+    with CLOCK.phase("training"):
+        outcome = train_model(model, encoded_train, recipe, seed, pad_id, bf16, dev_f1, checkpoint_dir,
+                              checkpoint_every_s=options.checkpoint_every_s, show_progress=options.show_progress)
 
     warnings = training_warnings(outcome.steps, outcome.best_dev_f1)
     for warning in warnings:
@@ -513,61 +513,21 @@ def _extra_stored_targets(path: Path, stored: dict | None, asked, source) -> lis
 
 def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16, result, path, options, label,
                       label_map=None, write_to: Path | None = None, in_use: set[Path] | None = None):
-    """Evaluate ``todo`` one target at a time, writing the result after each (so nothing done is lost).
+    """Evaluate ``todo``, writing the result (to ``write_to``) as each target completes, so nothing
+    done is lost.
 
     ``label_map`` maps the model's label ids to the task's, for a model with labels of its own
-    (``xbench evaluate``); None when the model was fine-tuned on the task's labels.
+    (``xbench evaluate``); None when the model was fine-tuned on the task's labels. The work is
+    done by :mod:`benchmark.eval_pipeline` (cached windows, batches across targets, scoring in
+    the background).
     """
-    from benchmark.align import encode_split
-    from benchmark.evaluate import ids_to_tags, predict_word_tags, score, sentence_counts
-    from benchmark.progress import progress
+    from benchmark.eval_pipeline import evaluate_targets
 
-    write_to = write_to or path
     # A new score's predictions never overwrite a file the stored result still refers to.
     in_use = referenced_sidecars(path, result) if in_use is None else in_use
-    sizes = count_test_sentences(task, source, todo, options.test_limit)
-    bar = progress(sum(sizes.values()), f"evaluating {label} on {len(todo)} target(s)", "sentences",
-                   enabled=options.show_progress)
-    for lang in todo:
-        bar.set_postfix(target=lang)
-        started = time.perf_counter()
-        test = _limited(read_sentences(task, source, lang, "test"), options.test_limit)
-        encoded = encode_split(tokenizer, test.tokens, None, recipe.max_length)
-        # The bar counts sentences; the model sees windows (a long sentence is several).
-        per_window = len(test) / max(1, len(encoded.windows))
-        predicted = predict_word_tags(model, encoded, pad_id, recipe.eval_batch_size, bf16, label_map=label_map,
-                                      progress=_Scaled(bar, per_window))
-        tags = ids_to_tags(predicted, task.labels)
-        fault_point("evaluate")
-        counts = sentence_counts(test.tags, tags)
-        scores = score(test.tags, tags)
-        sidecar = new_sidecar(path, lang, in_use)
-        sha = write_predictions(sidecar, {
-            "lang": lang, "labels": list(task.labels),
-            "tags": ["".join(str(int(i)) for i in row) for row in predicted],
-            "counts": counts.tolist(),
-        })
-        result["targets"][lang] = {
-            **scores, "n_sentences": len(test), "n_words": sum(len(w) for w in test.tokens),
-            "unmapped_words": encoded.unmapped_words, "scheme_breaks_gold": count_scheme_breaks(test.tags),
-            "test_limit": options.test_limit, "test_sha256": content_sha256(test),
-            "seconds": round(time.perf_counter() - started, 2),
-            "predictions": {"file": str(sidecar.relative_to(path.parent)), "sha256": sha},
-        }
-        write_result(write_to, result)
-        bar.write(f"{label} {lang}: F1 {100 * scores['f1']:.2f} ({len(test):,} sentences, "
-                  f"{time.perf_counter() - started:.0f} s)")
-    bar.close()
-
-
-class _Scaled:
-    """Counts ``k`` windows as ``k * factor`` sentences on a progress bar."""
-
-    def __init__(self, bar, factor: float):
-        self.bar, self.factor = bar, factor
-
-    def update(self, n: int) -> None:
-        self.bar.update(n * self.factor)
+    evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe.max_length, recipe.eval_batch_size, bf16,
+                     result, path, options.test_limit, options.show_progress, label, label_map=label_map, log=_echo,
+                     write_to=write_to or path, in_use=in_use)
 
 
 def count_test_sentences(task: Task, source: DataSource, langs, test_limit: int | None) -> dict[str, int]:
