@@ -318,6 +318,13 @@ def evaluate_targets(task, source, todo, model, tokenizer, pad_id: int, max_leng
         bar.close()
         raise
     stop.set()
-    finisher.close()
+    try:
+        finisher.close()
+    except KeyboardInterrupt:
+        # A stop signal while the last targets are scored: they are predicted, so write them before
+        # the stop is reported (a second signal stops at once).
+        finisher.close(raise_failures=False)
+        bar.close()
+        raise
     bar.close()
     CLOCK.add("evaluation", time.perf_counter() - started)
