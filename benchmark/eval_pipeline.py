@@ -34,6 +34,7 @@ import numpy as np
 from benchmark.data.conll import TaggedSentences, count_scheme_breaks
 from benchmark.faults import fault_point
 from benchmark.packed import PackedSplit
+from benchmark.signals import forget_stop, stop_requested
 from benchmark.timing import CLOCK
 
 # Windows per chunk, at least: on the 53 full test splits (scripts/padding_check.py) batches per
@@ -222,6 +223,8 @@ class Finisher:
             self.raise_failures()
 
     def _take(self, batch: Batch, best: np.ndarray) -> None:
+        if stop_requested():  # a stop signal: write no target that is not written yet
+            return
         chunk = batch.chunk
         with CLOCK.phase("scoring"):
             if self.label_map is not None:
@@ -255,6 +258,8 @@ class Finisher:
                 scores, counts = score(test.tags, rows), sentence_counts(test.tags, rows)
             rows = spans.digit_rows(predicted)
         fault_point("evaluate")
+        if stop_requested():  # stopped: this target is predicted, nothing of it is written yet
+            return
         with CLOCK.phase("writing"):
             sidecar = new_sidecar(self.path, target.lang, self.in_use)
             sha = write_predictions(sidecar, {"lang": target.lang, "labels": list(task.labels), "tags": rows,
@@ -292,6 +297,7 @@ def evaluate_targets(task, source, todo, model, tokenizer, pad_id: int, max_leng
     model.eval()
     device = model_device(model)
     started = time.perf_counter()
+    forget_stop()
     stop = threading.Event()
     sizes = count_test_sentences(task, source, todo, test_limit)
     bar = progress(sum(sizes.values()), f"evaluating {label} on {len(todo)} target(s)", "sentences",

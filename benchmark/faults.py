@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
 from collections import Counter
 
 ENV = "XBENCH_FAULT"
@@ -35,3 +37,11 @@ def fault_point(name: str) -> None:
     _reached[name] += 1
     if _reached[name] == int(nth or 1):
         os.kill(os.getpid(), getattr(signal, f"SIG{signal_name or 'KILL'}"))
+        if threading.current_thread() is not threading.main_thread():
+            # Python runs the handler in the main thread, a little later: wait for it, so that the
+            # signal has arrived at exactly this point, as the fault point promises.
+            from benchmark.signals import stop_requested
+
+            deadline = time.monotonic() + 10
+            while not stop_requested() and time.monotonic() < deadline:
+                time.sleep(0.005)

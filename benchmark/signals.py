@@ -50,7 +50,23 @@ def _name(signum: int) -> str:
         return f"signal {signum}"
 
 
+# Set by every stop signal, for the threads that are not the main thread (where Python runs
+# handlers): an evaluation's writer thread checks it before it writes another target.
+_stop_seen = threading.Event()
+
+
+def stop_requested() -> bool:
+    """Whether a stop signal has arrived since this command (or evaluation) started."""
+    return _stop_seen.is_set()
+
+
+def forget_stop() -> None:
+    """Start a new piece of work with no stop noted (a stop before it has already raised)."""
+    _stop_seen.clear()
+
+
 def _raise_stopped(signum, _frame):
+    _stop_seen.set()
     raise Stopped(_name(signum))
 
 
@@ -61,6 +77,7 @@ def stop_on_signals(signals=STOP_SIGNALS) -> None:
     """
     if threading.current_thread() is not threading.main_thread():
         return
+    _stop_seen.clear()  # a new command (in-process tests run several)
     _handled[:] = list(signals)
     for sig in signals:
         signal.signal(sig, _raise_stopped)
@@ -97,6 +114,7 @@ def deferred_stop_signals(signals=None) -> Iterator[StopRequest]:
     previous = {sig: signal.getsignal(sig) for sig in signals}
 
     def note(signum, _frame):
+        _stop_seen.set()
         if request.requested:
             raise Stopped(_name(signum))
         request.requested, request.signal_name = True, _name(signum)
