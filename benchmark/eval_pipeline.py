@@ -88,8 +88,12 @@ class _Failure:
 _DONE = object()
 
 
-def in_background(items: Iterable, depth: int, stop: threading.Event, name: str) -> Iterator:
-    """Iterate ``items`` in a thread, ``depth`` ahead; its exceptions are raised here, in order."""
+def in_background(items: Iterable, depth: int, stop: threading.Event, name: str,
+                  started: list | None = None) -> Iterator:
+    """Iterate ``items`` in a thread, ``depth`` ahead; its exceptions are raised here, in order.
+
+    The thread is appended to ``started``, so that a consumer that stops can wait for it: a
+    process must not exit while a thread is inside torch (the C++ runtime aborts it)."""
     slots: queue.Queue = queue.Queue(maxsize=depth)
 
     def put(item) -> bool:
@@ -110,7 +114,10 @@ def in_background(items: Iterable, depth: int, stop: threading.Event, name: str)
         except BaseException as err:  # handed to the consumer, which raises it
             put(_Failure(err))
 
-    threading.Thread(target=work, name=name, daemon=True).start()
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread.start()
+    if started is not None:
+        started.append(thread)
     while True:
         try:
             item = slots.get(timeout=0.1)
@@ -196,6 +203,20 @@ def make_batches(chunks: Iterable[Chunk], batch_size: int, pad_id: int, pin: boo
             yield Batch(chunk, windows, positions, valid, input_ids, mask)
 
 
+def wait_for(futures: list[Future]) -> None:
+    from concurrent.futures import wait
+
+    wait(list(futures))
+
+
+def join_all(threads: list[threading.Thread], timeout_s: float = 60.0) -> None:
+    """Wait for feeding threads that were told to stop (they stop within a batch)."""
+    deadline = time.monotonic() + timeout_s
+    for thread in threads:
+        while thread.is_alive() and time.monotonic() < deadline:
+            thread.join(0.05)
+
+
 class Finisher:
     """Puts predictions in place and, per finished target, scores and writes it (one thread)."""
 
@@ -217,8 +238,11 @@ class Finisher:
             future.result()
 
     def close(self, raise_failures: bool = True) -> None:
-        """Finish what is queued (targets already predicted get written), then raise any failure."""
-        self.pool.shutdown(wait=True)
+        """Finish what is queued (after a stop signal, only what is being written), then raise any
+        failure. Waits on the futures, not on the thread: a join cut short by a signal can return
+        at once when called again (CPython 3.11), a future's wait cannot."""
+        wait_for(self.futures)
+        self.pool.shutdown(wait=False)
         if raise_failures:
             self.raise_failures()
 
@@ -279,6 +303,11 @@ class Finisher:
             chunk.predictions = chunk.input_ids = None
 
 
+def _wind_down(finisher: Finisher, feeders: list[threading.Thread]) -> None:
+    finisher.close(raise_failures=False)
+    join_all(feeders)
+
+
 def evaluate_targets(task, source, todo, model, tokenizer, pad_id: int, max_length: int, batch_size: int,
                      bf16: bool, result: dict, path, test_limit: int | None, show_progress: bool, label: str,
                      label_map: np.ndarray | None = None, log=None, write_to=None, in_use=None) -> None:
@@ -303,10 +332,11 @@ def evaluate_targets(task, source, todo, model, tokenizer, pad_id: int, max_leng
     bar = progress(sum(sizes.values()), f"evaluating {label} on {len(todo)} target(s)", "sentences",
                    enabled=show_progress)
     finisher = Finisher(task, result, path, write_to or path, in_use or set(), test_limit, label, label_map, bar)
+    feeders: list[threading.Thread] = []
     loaded = in_background(load_targets(task, source, todo, tokenizer, max_length, test_limit, log), 2, stop,
-                           "xbench-load")
+                           "xbench-load", feeders)
     batches = in_background(make_batches(make_chunks(loaded, CHUNK_WINDOWS), batch_size, pad_id,
-                                         pin=device.type == "cuda"), QUEUE_DEPTH, stop, "xbench-batch")
+                                         pin=device.type == "cuda"), QUEUE_DEPTH, stop, "xbench-batch", feeders)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
     try:
         with torch.inference_mode(), autocast:
@@ -319,17 +349,17 @@ def evaluate_targets(task, source, todo, model, tokenizer, pad_id: int, max_leng
                     best = model(**inputs).logits.argmax(-1).cpu().numpy()
                 finisher.submit(batch, best)
     except BaseException:
-        stop.set()  # the feeding threads stop; what is already predicted is still scored and written
-        finisher.close(raise_failures=False)
+        stop.set()  # the feeding threads stop; a target being written is still written
+        _wind_down(finisher, feeders)
         bar.close()
         raise
     stop.set()
     try:
         finisher.close()
     except KeyboardInterrupt:
-        # A stop signal while the last targets are scored: they are predicted, so write them before
-        # the stop is reported (a second signal stops at once).
-        finisher.close(raise_failures=False)
+        # A stop signal while the last targets are scored: the one being written is finished
+        # before the stop is reported (a second signal stops at once).
+        _wind_down(finisher, feeders)
         bar.close()
         raise
     bar.close()
