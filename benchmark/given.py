@@ -35,6 +35,7 @@ from benchmark.unit import (
     _limited,
     final_table,
     git_commit,
+    identity_refusal,
     library_versions,
     model_window,
     replacement_extra_targets,
@@ -132,12 +133,8 @@ def evaluate_as_given(options: EvaluateOptions) -> Path:
             _echo(f"{label}: {path} exists; kept as it is (--overwrite never)")
             return path
         if existing is not None:
-            if existing.get("identity") != identity:
-                changed = sorted(k for k in set(identity) | set(existing.get("identity", {}))
-                                 if existing.get("identity", {}).get(k) != identity.get(k))
-                raise XbenchError(f"{path} was made with a different {', '.join(changed)}; --overwrite always "
-                                  "to replace it, or another --results-dir")
-            refusal = test_limit_refusal(existing, selection.present, options.test_limit, path)
+            refusal = identity_refusal(existing, identity, path) or \
+                test_limit_refusal(existing, selection.present, options.test_limit, path)
             if refusal:
                 raise XbenchError(refusal)
         done = set(existing["targets"]) if existing else set()
