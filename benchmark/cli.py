@@ -546,7 +546,7 @@ def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference,
     report per (task, recipe, source), named <task>-<recipe>-<source>; models evaluated as given
     form their own (as-given) report. The headline is the zero-shot average (the source language's
     own split is in-language and kept apart), beside the XTREME-style average that includes it.
-    Intervals combine a t interval over seeds with the sentence bootstrap (docs/statistics.md).
+    Intervals combine the spread over seeds with the sentence bootstrap (docs/statistics.md).
     Progress shows on stderr. A damaged result or predictions file is skipped with one line that
     says how to recompute it; the report goes on with the rest.
     """

@@ -119,12 +119,13 @@ class Coverage:
 
 
 def measure_coverage(noise: SeedNoise, n_seeds: int, replications: int, sizes, rates=None, n_resamples: int = 200,
-                     seed: int = 0, alpha: float = 0.05, methods=("seed-t", "two-level-bootstrap"),
+                     seed: int = 0, alpha: float = 0.05, methods=("seed-fiducial", "seed-welch", "two-level-bootstrap"),
                      mean_gold: float = MEAN_GOLD, progress=None) -> list[Coverage]:
     """Coverage of each interval method over ``replications`` simulated experiments.
 
-    Methods: ``seed-t`` (:func:`benchmark.intervals.seed_interval`, what reports use) and
-    ``two-level-bootstrap`` (percentile interval with seeds resampled, what reports used before).
+    Methods: ``seed-fiducial`` (:func:`benchmark.intervals.seed_interval`, what reports use),
+    ``seed-welch`` (the same parts with Welch-Satterthwaite degrees of freedom, what reports used
+    before) and ``two-level-bootstrap`` (percentile interval with seeds resampled, before that).
     """
     sizes = list(sizes)
     rates = np.linspace(0.33, 0.65, len(sizes)) if rates is None else np.asarray(rates, dtype=np.float64)
@@ -135,16 +136,20 @@ def measure_coverage(noise: SeedNoise, n_seeds: int, replications: int, sizes, r
         counts = simulate_counts(rng, sizes, rates, noise, n_seeds, mean_gold)
         langs = sorted(counts)
         boot_seed = int(rng.integers(0, 2**31))
-        if "seed-t" in methods:
+        seed_methods = [m for m in methods if m.startswith("seed-")]
+        if seed_methods:
             sample = resample_languages({"m": counts}, n_resamples=n_resamples, seed=boot_seed,
                                         resample_seeds=False)
             per_seed = {lang: _per_seed_f1(counts[lang]) for lang in langs}
-            average = seed_interval([np.mean([per_seed[lang] for lang in langs], axis=0)],
-                                    np.mean([sample.replicates["m"][lang] for lang in langs], axis=0), alpha)
-            _tally(hits["seed-t"], average.ci_low, average.ci_high, truth.mean(), True)
-            for lang, true in zip(langs, truth):
-                one = seed_interval([per_seed[lang]], sample.replicates["m"][lang], alpha)
-                _tally(hits["seed-t"], one.ci_low, one.ci_high, true, False)
+            average_scores = [np.mean([per_seed[lang] for lang in langs], axis=0)]
+            average_reps = np.mean([sample.replicates["m"][lang] for lang in langs], axis=0)
+            for method in seed_methods:
+                single = method.removeprefix("seed-")
+                average = seed_interval(average_scores, average_reps, alpha, single=single)
+                _tally(hits[method], average.ci_low, average.ci_high, truth.mean(), True)
+                for lang, true in zip(langs, truth):
+                    one = seed_interval([per_seed[lang]], sample.replicates["m"][lang], alpha, single=single)
+                    _tally(hits[method], one.ci_low, one.ci_high, true, False)
         if "two-level-bootstrap" in methods:
             sample = resample_languages({"m": counts}, n_resamples=n_resamples, seed=boot_seed)
             est = sample.average("m", alpha=alpha)

@@ -718,7 +718,7 @@ def _footnote(an: Analysis) -> str:
     seeds = "; ".join(f"{m}: {', '.join(map(str, an.group.models[m].seeds))}" for m in an.order)
     return (f"Method: {METHOD} ({an.sample.n_resamples:,} resamples of the test sentences, paired across models, "
             f"stratified by language for averages); intervals are symmetric, ± their half-width, and p-values "
-            f"come from the same t distribution. Stated 95%, measured coverage {coverage_sentence()} in a "
+            f"come from the same distributions. Stated 95%, measured coverage {coverage_sentence()} in a "
             "simulation with the seed variance of the committed runs (docs/statistics.md). Holm-Bonferroni "
             f"correction at alpha = {an.alpha} across languages within a row group (per-language markers, K-of-L "
             f"counts) and across model pairs (ranks, average tests). Seeds: {seeds}. F1: seqeval, mode "

@@ -2,7 +2,7 @@
 
 Seed variance (shared and per-language, in F1 points) is estimated from a model's committed runs;
 the simulated languages have that model's zero-shot test-split sizes. Usage (the figures of
-docs/statistics.md; 8 minutes for 3 seeds and 14 for 10 on a busy 2-core machine):
+docs/statistics.md):
 
     python scripts/measure_coverage.py --model me5-small --replications 250 --resamples 50
 """
@@ -30,8 +30,8 @@ def main() -> None:
     parser.add_argument("--resamples", type=int, default=200)
     parser.add_argument("--seeds", default="3,10")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--methods", default="seed-t,two-level-bootstrap",
-                        help="seed-t (what reports use), two-level-bootstrap (what they used before)")
+    parser.add_argument("--methods", default="seed-fiducial,seed-welch,two-level-bootstrap",
+                        help="seed-fiducial (what reports use), seed-welch and two-level-bootstrap (what they used before)")
     args = parser.parse_args()
     noise = seed_noise_from_results(Path(args.results_dir), args.task, args.recipe, args.model)
     first = json.loads(next((Path(args.results_dir) / args.task / args.recipe / args.model / "en").glob(
