@@ -85,8 +85,15 @@ def _setup():
 
 
 def _save(fig, folder: Path, name: str) -> None:
-    fig.savefig(folder / f"{name}.png", dpi=DPI, metadata={"Software": None}, bbox_inches="tight")
-    fig.savefig(folder / f"{name}.svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    from matplotlib.legend import Legend
+
+    # A legend kept with ``ax.add_artist`` (the first of two) is not in the tight bounding box on its
+    # own; name every legend so none is cut off where the other is narrower.
+    legends = [a for ax in fig.axes for a in ax.get_children() if isinstance(a, Legend)]
+    fig.savefig(folder / f"{name}.png", dpi=DPI, metadata={"Software": None}, bbox_inches="tight",
+                bbox_extra_artists=legends)
+    fig.savefig(folder / f"{name}.svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight",
+                bbox_extra_artists=legends)
 
 
 def _script_legend(ax, colours, used, **kwargs):

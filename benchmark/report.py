@@ -403,6 +403,27 @@ def ordered_languages(an: Analysis) -> list[str]:
     return list(an.in_language) + by_score
 
 
+#: The registry's named pretraining sets and the key a task's ``pretrained_in`` uses for each.
+PRETRAINING_CORPORA = {"xlmr100": "xlmr", "mbert104": "mbert"}
+
+
+def unseen_in_pretraining(pretrained: set[str] | None, lang: str, declared: tuple[str, ...]) -> bool:
+    """Whether a model (its stored pretraining languages) never saw target ``lang`` in pretraining.
+
+    The stored sets use WikiANN's codes (ISO 639-1 where there is one: ``sw``, ``xh``), while a task
+    such as MasakhaNER names languages by ISO 639-3 (``swa``, ``xho``); for a model pretrained on
+    one of the registry's named corpora, the task's own ``pretrained_in`` for the language decides.
+    Unknown pretraining (None) or none at all (random weights) marks nothing.
+    """
+    from benchmark.models.registry import registry
+
+    if not pretrained or lang in pretrained:
+        return False
+    _, sets = registry()
+    corpus = next((key for name, key in PRETRAINING_CORPORA.items() if set(sets.get(name, ())) == pretrained), None)
+    return corpus is None or corpus not in declared
+
+
 def language_rows(an: Analysis, reference: dict[str, float]) -> list[dict]:
     task = get_task(an.group.task)
     rows = []
@@ -417,8 +438,8 @@ def language_rows(an: Analysis, reference: dict[str, float]) -> list[dict]:
             row[f"{m} f1"] = 100 * iv.estimate
             row[f"{m} ci_low"] = 100 * iv.ci_low
             row[f"{m} ci_high"] = 100 * iv.ci_high
-            pretrained = an.group.models[m].pretraining_languages()
-            row[f"{m} unseen"] = bool(pretrained) and lang not in pretrained
+            row[f"{m} unseen"] = unseen_in_pretraining(an.group.models[m].pretraining_languages(), lang,
+                                                       info.pretrained_in)
             row[f"{m} best_significant"] = m == best and an.best_marked[lang]
         row["rahimi_en_to_x"] = reference.get(lang)
         rows.append(row)
@@ -495,8 +516,13 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
                f"XTREME-style average, source included, {_count(len(an.languages), 'language')} (95% CI)"]
     if not an.zero_shot:
         headers[2] = "zero-shot average (no zero-shot target)"
+    # Without the source's own test split an "XTREME-style" average would repeat the zero-shot one
+    # under a name that says the source is in it: leave it out.
+    xtreme_style = bool(an.in_language) and g.source != IN_LANGUAGE
     if g.source == IN_LANGUAGE:  # one average: every language is in-language
         headers[2:4] = [f"average over {_count(len(an.languages), 'language')} (95% CI)"]
+    elif not xtreme_style:
+        del headers[3]
     if source_note:
         headers.append(source_note)
     headers.append("seeds")
@@ -507,6 +533,8 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
                _ci(an.averages[m]["zero_shot"]), _ci(an.averages[m]["xtreme"])]
         if g.source == IN_LANGUAGE:
             row[2:4] = [_ci(an.averages[m]["xtreme"])]
+        elif not xtreme_style:
+            del row[3]
         if source_note:
             row.append(_plus_minus(an.averages[m]["in_language"]))
         row.append(r["seeds"])
@@ -516,7 +544,10 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
     lines.append(("The headline is the average over the languages, each scored on its own test split."
                   if g.source == IN_LANGUAGE else
                   "The headline is the zero-shot average: the source language's own test split is in-language "
-                  "and kept out of it. The XTREME-style average includes it, as XTREME reports PAN-X.")
+                  "and kept out of it. The XTREME-style average includes it, as XTREME reports PAN-X."
+                  if xtreme_style else
+                  f"The headline is the zero-shot average. The source language's ({g.source}) own test split was "
+                  "not evaluated, so there is no XTREME-style average (source included) here.")
                  + (" In-language: F1 ± h, h the half-width of its 95% interval." if source_note else "")
                  + f" 95% CI: {METHOD}; measured coverage of a stated 95%: {coverage_sentence()} "
                  f"([docs/statistics.md](../docs/statistics.md)).")
@@ -555,19 +586,24 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
         lines += ["", "## Pairwise comparisons", ""]
         lines.append(_markdown_table(
             ["A vs B", "A − B average (95% CI)" if g.source == IN_LANGUAGE else "A − B zero-shot average (95% CI)",
-             "p (Holm)", "A − B XTREME-style", "A better on",
+             "p (Holm)"] + (["A − B XTREME-style"] if xtreme_style else []) + ["A better on",
              "B better on", "Wilcoxon p", "ASO ε_min (seeds A vs B)"],
             [[f"{r['a']} vs {r['b']}", f"{r['avg_diff']:+.1f} ({r['ci_low']:+.1f} to {r['ci_high']:+.1f})",
-              _p(r["p_holm"]), f"{r['xtreme_style_diff']:+.1f}", f"{r['a_better_on']} of {r['languages']}",
-              f"{r['b_better_on']} of {r['languages']}", _p(r["wilcoxon_p"]),
-              ("–" if r["aso_eps_min"] is None else f"{r['aso_eps_min']:.2f}") + f" ({r['seeds_a']} vs {r['seeds_b']})"]
-             for r in pair_rows(an)], "lrrrrrrr"))
-        lines += ["", "A better on / B better on: zero-shot languages where the difference is significant after "
+              _p(r["p_holm"])] + ([f"{r['xtreme_style_diff']:+.1f}"] if xtreme_style else [])
+             + [f"{r['a_better_on']} of {r['languages']}",
+                f"{r['b_better_on']} of {r['languages']}", _p(r["wilcoxon_p"]),
+                ("–" if r["aso_eps_min"] is None else f"{r['aso_eps_min']:.2f}") + f" ({r['seeds_a']} vs {r['seeds_b']})"]
+             for r in pair_rows(an)], "lrr" + "r" * (5 if xtreme_style else 4)))
+        counts = sorted({an.seeds(m) for m in an.order})
+        per_side = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
+        kind = "" if g.source == IN_LANGUAGE else "zero-shot "
+        lines += ["", f"A better on / B better on: {kind}languages where the difference is significant after "
                   "Holm correction across them. ASO: almost stochastic order (Dror, Shlomov & Reichart 2019) over "
-                  f"per-seed zero-shot averages; A is declared better when ε_min < {ASO_THRESHOLD}, the threshold "
+                  f"per-seed {kind}averages; A is declared better when ε_min < {ASO_THRESHOLD}, the threshold "
                   "Ulmer et al. (2022) recommend (Dror et al.'s own boundary is 0.5). ε_min is estimated from the "
-                  "seeds alone: with 3 seeds per side even ε_min = 0 is weak evidence; the interval and p-value "
-                  "of the average are the firmer test."]
+                  f"seeds alone, here {per_side} per model"
+                  + (f"; with fewer than {FEW_SEEDS} per side even ε_min = 0 is weak evidence" if counts[0] < FEW_SEEDS else "")
+                  + "; the interval and p-value of the average are the firmer test."]
     lines += ["", "## What the numbers say", ""] + findings(an, reference, task)
     notes = import_notes(g, an.languages)
     if notes:

@@ -195,7 +195,7 @@ def test_source_language_is_in_language_and_kept_out_of_the_headline(tmp_path):
     assert "**Fewer than 5 seeds:** strong (3), weak (3)" in md
     assert "Recipe `xtreme`: fabricated for a test. Settings: epochs 10, lr 2e-05." in md
     assert "± is" not in md and "F1 ± h: mean over seeds ± h, the half-width of its 95% interval" in md
-    assert "Ulmer et al. (2022)" in md and "with 3 seeds per side" in md
+    assert "Ulmer et al. (2022)" in md and "here 3 per model; with fewer than 5 per side even ε_min = 0 is weak" in md
 
 
 def test_one_model_one_seed_report_reads_well(tmp_path):
@@ -211,6 +211,10 @@ def test_one_model_one_seed_report_reads_well(tmp_path):
     assert "Seeds: solo: 1." in md and "Seeds: 1, 2, 3" not in md
     assert "1 result file;" in md
     assert "seed-to-seed variance cannot be estimated" in md
+    # en's own test split was not evaluated: no "XTREME-style (source included)" column repeating the headline.
+    board = md.split("## Leaderboard")[1].split("The headline")[0]
+    assert "zero-shot average over 1 language (95% CI)" in board and "XTREME-style" not in board
+    assert "The source language's (en) own test split was not evaluated" in md
     for garbled in ("1 languages", "## Pairwise", "Ranks are tie groups", "most above on", ".0)"):
         assert garbled not in md, garbled
     # The model is below the (whole-number) reference on its one language: said once, in whole points.
@@ -277,3 +281,18 @@ def test_models_evaluated_as_given_form_their_own_group(golden, tmp_path):
     assert md.startswith("# wikiann: models evaluated as given, no training")
     assert "xbench trained nothing" in md and "strong" not in md
     assert "ready-made" not in (tmp_path / "r" / "wikiann-xtreme-en.md").read_text()
+
+
+def test_unseen_in_pretraining_reads_three_letter_codes_through_the_task():
+    """MasakhaNER names Swahili `swa`; XLM-R's stored pretraining set says `sw`: seen, not unseen."""
+    from benchmark.models.registry import registry
+    from benchmark.report import unseen_in_pretraining
+    from benchmark.tasks import get_task
+
+    xlmr = set(registry()[1]["xlmr100"])
+    task = get_task("masakhaner2-transfer")
+    assert not unseen_in_pretraining(xlmr, "swa", task.language("swa").pretrained_in)
+    assert unseen_in_pretraining(xlmr, "tsn", task.language("tsn").pretrained_in)
+    assert not unseen_in_pretraining(xlmr, "sw", ())  # WikiANN's own code, found directly
+    assert unseen_in_pretraining({"en"}, "pcm", task.language("pcm").pretrained_in)  # English-only model
+    assert not unseen_in_pretraining(set(), "tsn", ()) and not unseen_in_pretraining(None, "tsn", ())

@@ -24,6 +24,9 @@ from benchmark.tasks import get_task
 WIKIANN_LABELS = get_task("wikiann").labels
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 SHARED_WIKIANN = Path(__file__).resolve().parents[2] / "shared" / "wikiann"
+#: Where each task's committed quick-recipe runs read their test splits.
+SHARED_DATA = {"wikiann": SHARED_WIKIANN,
+               "masakhaner2-transfer": Path(__file__).resolve().parents[2] / "shared" / "masakhaner" / "transfer"}
 
 
 def both(gold: list[list[str]], predicted: list[list[str]], labels):
@@ -78,13 +81,13 @@ def test_digit_rows_round_trip():
 
 
 @cache
-def _gold(lang: str, limit: int | None):
+def _gold(task: str, lang: str, limit: int | None):
     """A target's gold test tags, read and flattened once for every result that scored it."""
     from benchmark.data.sources import read_sentences, resolve_source
 
-    gold = read_sentences(get_task("wikiann"), resolve_source(SHARED_WIKIANN), lang, "test")
+    gold = read_sentences(get_task(task), resolve_source(SHARED_DATA[task]), lang, "test")
     tags = gold.tags[:limit] if limit else gold.tags
-    return tags, flatten_tags(tags, WIKIANN_LABELS)
+    return tags, flatten_tags(tags, get_task(task).labels)
 
 
 @pytest.mark.realdata
@@ -97,13 +100,16 @@ def test_every_committed_prediction_file_scores_as_stored():
 
     files = [p for p in iter_result_files(RESULTS) if "/quick/" in p.as_posix()]
     assert files, "no committed results found"
-    checked = 0
+    checked = {}
     for path in files:
         result = read_result(path)
-        labels = WIKIANN_LABELS
+        task = result["task"]
+        if not SHARED_DATA[task].exists():
+            continue
+        labels = get_task(task).labels
         smallest = sorted(result["targets"], key=lambda lang: result["targets"][lang]["n_sentences"])[:2]
         for lang, target in sorted(result["targets"].items()):
-            gold_tags, gold_flat = _gold(lang, target.get("test_limit"))
+            gold_tags, gold_flat = _gold(task, lang, target.get("test_limit"))
             stored = read_predictions(path.parent / target["predictions"]["file"], target["predictions"]["sha256"])
             predicted = flatten_digit_rows(stored["tags"])
             fast, counts = score_ids(gold_flat, predicted, labels)
@@ -113,5 +119,7 @@ def test_every_committed_prediction_file_scores_as_stored():
             if lang in smallest:  # seqeval itself, on the two smallest targets of each result
                 as_tags = [[labels[int(c)] for c in row] for row in stored["tags"]]
                 assert score(gold_tags, as_tags) == fast
-            checked += 1
-    assert checked == 53 * len(files)
+            checked[task] = checked.get(task, 0) + 1
+    # 9 WikiANN runs x 53 targets; 6 transfer runs x 20 African targets where that data is at hand.
+    assert checked["wikiann"] == 53 * 9
+    assert checked.get("masakhaner2-transfer", 0) == (6 * 20 if SHARED_DATA["masakhaner2-transfer"].exists() else 0)
