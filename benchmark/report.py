@@ -592,7 +592,8 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
               _p(r["p_holm"])] + ([f"{r['xtreme_style_diff']:+.1f}"] if xtreme_style else [])
              + [f"{r['a_better_on']} of {r['languages']}",
                 f"{r['b_better_on']} of {r['languages']}", _p(r["wilcoxon_p"]),
-                ("–" if r["aso_eps_min"] is None else f"{r['aso_eps_min']:.2f}") + f" ({r['seeds_a']} vs {r['seeds_b']})"]
+                ("–" if r["aso_eps_min"] is None else f"{r['aso_eps_min']:.2f}")
+                + f" ({r['seeds_a']} vs {r['seeds_b']})"]
              for r in pair_rows(an)], "lrr" + "r" * (5 if xtreme_style else 4)))
         counts = sorted({an.seeds(m) for m in an.order})
         per_side = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
@@ -602,7 +603,8 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
                   f"per-seed {kind}averages; A is declared better when ε_min < {ASO_THRESHOLD}, the threshold "
                   "Ulmer et al. (2022) recommend (Dror et al.'s own boundary is 0.5). ε_min is estimated from the "
                   f"seeds alone, here {per_side} per model"
-                  + (f"; with fewer than {FEW_SEEDS} per side even ε_min = 0 is weak evidence" if counts[0] < FEW_SEEDS else "")
+                  + (f"; with fewer than {FEW_SEEDS} per side even ε_min = 0 is weak evidence"
+                     if counts[0] < FEW_SEEDS else "")
                   + "; the interval and p-value of the average are the firmer test."]
     lines += ["", "## What the numbers say", ""] + findings(an, reference, task)
     notes = import_notes(g, an.languages)

@@ -31,7 +31,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="3,10")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--methods", default="seed-fiducial,seed-welch,two-level-bootstrap",
-                        help="seed-fiducial (what reports use), seed-welch and two-level-bootstrap (what they used before)")
+                        help="seed-fiducial (what reports use); seed-welch and two-level-bootstrap (what they "
+                             "used before)")
     args = parser.parse_args()
     noise = seed_noise_from_results(Path(args.results_dir), args.task, args.recipe, args.model)
     first = json.loads(next((Path(args.results_dir) / args.task / args.recipe / args.model / "en").glob(
