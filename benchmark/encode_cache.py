@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.checksums import file_sha256
 from benchmark.data.conll import TaggedSentences
 from benchmark.packed import ARRAYS, PackedSplit, pack
 
@@ -63,14 +64,6 @@ def entry_key(tokenizer_sha: str, data_sha: str, max_length: int, labels: Sequen
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()[:32]
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def read_entry(folder: Path) -> PackedSplit:
     """Load and verify one entry; ValueError (or OSError) if anything about it is wrong."""
     meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
@@ -79,7 +72,7 @@ def read_entry(folder: Path) -> PackedSplit:
     arrays = {}
     for name, sha in meta["sha256"].items():
         path = folder / f"{name}.npy"
-        if _file_sha256(path) != sha:
+        if file_sha256(path) != sha:
             raise ValueError(f"{path.name}: checksum does not match")
         arrays[name] = np.load(path, allow_pickle=False)
     missing = set(ARRAYS) - set(arrays)
@@ -100,7 +93,7 @@ def _write_entry(folder: Path, packed: PackedSplit, description: dict) -> None:
             np.save(handle, array, allow_pickle=False)
             handle.flush()
             os.fsync(handle.fileno())
-        checksums[name] = _file_sha256(path)
+        checksums[name] = file_sha256(path)
     meta = {**description, "format": CACHE_FORMAT, "encoding_version": ENCODING_VERSION,
             "unmapped_words": packed.unmapped_words, "windows": packed.n_windows,
             "subwords": int(len(packed.input_ids)), "sentences": int(len(packed.words_per_sentence)),

@@ -12,11 +12,11 @@ is written: a bad file leaves the store untouched.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmark.checksums import file_sha256
 from benchmark.data.conll import TaggedSentences, count_scheme_breaks, read_tagged_file
 from benchmark.data.sources import content_sha256, read_sentences, resolve_source
 from benchmark.errors import XbenchError
@@ -146,9 +146,9 @@ def score_file(task: Task, file: PredictionFile, gold: TaggedSentences, publishe
     published = None
     if published_path is not None:
         published = {"f1": read_published_f1(published_path), "file": str(published_path),
-                     "sha256": hashlib.sha256(published_path.read_bytes()).hexdigest()}
+                     "sha256": file_sha256(published_path)}
     return ImportedTarget(
-        file=file, sha256=hashlib.sha256(file.path.read_bytes()).hexdigest(), content_sha256=content_sha256(predicted),
+        file=file, sha256=file_sha256(file.path), content_sha256=content_sha256(predicted),
         scores=score(gold_scored, pred_scored), counts=counts.tolist(),
         tags=["".join(label_id[t] for t in row) for row in tags],
         alignment={"exact": status_counts[EXACT], "realigned": status_counts[REALIGNED],

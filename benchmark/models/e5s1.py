@@ -40,7 +40,6 @@ does not use a pooler; ``AutoModel`` will report ``pooler.*`` as newly initialis
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -52,6 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.checksums import file_sha256
 from benchmark.errors import XbenchError
 
 __all__ = [
@@ -539,14 +539,6 @@ def _check_against_bert(config, state: dict) -> None:
         )
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def convert_me5_small(
     dest_dir: str | os.PathLike,
     weights_path: str | os.PathLike | None = None,
@@ -598,7 +590,7 @@ def convert_me5_small(
         marker = {
             "source": str(weights),
             "source_bytes": weights.stat().st_size,
-            "source_sha256": _sha256(weights),
+            "source_sha256": file_sha256(weights),
             "tokenizer": str(tok_path),
             "format_version": file.header.version,
             "weights": "float32, dequantised from Q4_0; no pooler",

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from benchmark.checksums import update_with_file
 from benchmark.errors import XbenchError
 from benchmark.tasks import did_you_mean
 
@@ -95,9 +96,7 @@ def weights_sha256(folder: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(folder.glob("*.safetensors")):
         digest.update(path.name.encode("utf-8") + b"\0")
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 22), b""):
-                digest.update(block)
+        update_with_file(digest, path)
     return digest.hexdigest()
 
 
