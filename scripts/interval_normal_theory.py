@@ -5,7 +5,7 @@ estimated from ``k_i`` seeds (``s_i^2 ~ sigma_i^2 chi2(k_i - 1) / (k_i - 1)``) a
 part ``B`` known; ``ratio`` is ``B`` over the seed part. One model (``--seeds 3``) is a report's
 interval of a model; two (``--seeds 3,3``) a difference of models. For each setting it prints how
 often a 95% interval holds the true value with the rule reports use
-(:func:`benchmark.intervals.seed_interval`) and with Welch-Satterthwaite degrees of freedom, and
+(:func:`benchmark.stats.intervals.seed_interval`) and with Welch-Satterthwaite degrees of freedom, and
 their mean half-widths. docs/statistics.md quotes its output:
 
     python scripts/interval_normal_theory.py --replications 4000
@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmark.intervals import seed_interval  # noqa: E402
+from benchmark.stats.intervals import seed_interval  # noqa: E402
 
 
 def coverage(seeds: list[int], ratio: float, replications: int, rng: np.random.Generator, single: str):

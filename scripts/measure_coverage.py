@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmark.coverage import measure_coverage, seed_noise_from_results  # noqa: E402
+from benchmark.stats.coverage import measure_coverage, seed_noise_from_results  # noqa: E402
 
 
 def main() -> None:

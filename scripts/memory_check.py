@@ -33,8 +33,8 @@ def rss_kib(pid: int) -> tuple[int, int]:
 
 def build_tiny(data_dir: str, folder: Path) -> Path:
     from benchmark.data.sources import read_sentences, resolve_source
+    from benchmark.data.tasks import get_task
     from benchmark.models.tiny import build_tiny_model
-    from benchmark.tasks import get_task
 
     sentences = read_sentences(get_task("wikiann"), resolve_source(data_dir), "en", "train").tokens[:5000]
     return build_tiny_model(folder, sentences, vocab_size=2000, hidden_size=64, max_positions=128)

@@ -16,11 +16,11 @@ import numpy as np
 
 from benchmark.data.conll import TaggedSentences
 from benchmark.data.sources import content_sha256, read_sentences, resolve_source
-from benchmark.encode_cache import cached_encoding
-from benchmark.eval_pipeline import CHUNK_WINDOWS
+from benchmark.data.tasks import get_task
+from benchmark.encoding.cache import cached_encoding
+from benchmark.eval.pipeline import CHUNK_WINDOWS
 from benchmark.models.loading import load_tokenizer, model_folder
 from benchmark.models.registry import resolve_model
-from benchmark.tasks import get_task
 
 
 def padded(lengths: np.ndarray, batch_size: int) -> int:

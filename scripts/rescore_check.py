@@ -14,8 +14,8 @@ import sys
 from seqeval.metrics import f1_score
 
 from benchmark.data.sources import read_sentences, resolve_source
-from benchmark.results import iter_result_files, read_predictions, read_result
-from benchmark.tasks import get_task
+from benchmark.data.tasks import get_task
+from benchmark.results.store import iter_result_files, read_predictions, read_result
 
 
 def main() -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.data.conll import TaggedSentences, write_tagged_file
-from benchmark.tasks import get_task
+from benchmark.data.tasks import get_task
 
 SHARED_WIKIANN = Path(__file__).resolve().parents[2] / "shared" / "wikiann"
 LANGS = ("en", "de", "ja")

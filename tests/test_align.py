@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.align import IGNORE_INDEX, assemble_word_predictions, encode_split, special_tokens
+from benchmark.encoding.align import IGNORE_INDEX, assemble_word_predictions, encode_split, special_tokens
 
 
 def _roberta_like_tokenizer(sentences):

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from benchmark.cli import cli
-from benchmark.results import content_checksum
+from benchmark.results.store import content_checksum
 from tests.conftest import write_panx
 
 TINY = ["--recipe", "quick", "--epochs", "1", "--lr", "5e-4", "--batch-size", "16", "--max-length", "24",

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from benchmark.cli import cli
-from benchmark.results import iter_result_files, read_result
+from benchmark.results.store import iter_result_files, read_result
 
 ROOT = Path(__file__).resolve().parents[1]
 SLURM = pytest.mark.skipif(shutil.which("sbatch") is None,
@@ -109,9 +109,9 @@ def test_local_launcher_two_at_once_gives_the_results_of_one_process(models, pan
                                                                      monkeypatch):
     """Two units at once, each pinned to its own GPU (two GPUs made up here: the units compute on
     the CPU, with CUDA_VISIBLE_DEVICES set as on a GPU machine)."""
-    import benchmark.launch
+    import benchmark.run.launch
 
-    monkeypatch.setattr(benchmark.launch, "_gpu_count", lambda: 2)
+    monkeypatch.setattr(benchmark.run.launch, "_gpu_count", lambda: 2)
     reference, _ = one_process
     outcome = xbench("run", *grid_args(models[:1], panx_dir), "--results-dir", tmp_path / "r", "--launcher",
                      "local", "--max-parallel", "2", "--no-progress")
@@ -125,7 +125,7 @@ def test_local_launcher_two_at_once_gives_the_results_of_one_process(models, pan
 
 
 def test_units_take_the_least_used_gpu():
-    from benchmark.launch import least_used_gpu
+    from benchmark.run.launch import least_used_gpu
 
     assert [least_used_gpu(used, 4) for used in ([], [0], [0, 1], [0, 2], [0, 1, 2, 3])] == [0, 1, 2, 1, 0]
     assert least_used_gpu([0, 1, 0], 2) == 1
@@ -259,7 +259,7 @@ def test_bad_slurm_input_submits_nothing(models, panx_dir, tmp_path, extra, expe
 
 
 def test_results_on_this_machine_only_are_refused_for_other_nodes(tmp_path):
-    from benchmark.slurm import node_local_reason
+    from benchmark.run.slurm import node_local_reason
 
     assert node_local_reason(Path("/tmp/results"), ("node17",)) == "/tmp/results is under this machine's " \
                                                                    "temporary folder"
@@ -269,14 +269,14 @@ def test_results_on_this_machine_only_are_refused_for_other_nodes(tmp_path):
 
 
 def test_slurm_time_formats():
-    from benchmark.slurm import parse_time
+    from benchmark.run.slurm import parse_time
 
     assert [parse_time(t) for t in ("90", "4:00:00", "2-00", "1-12:00:00", "10:30", "UNLIMITED")] == \
         [90, 240, 2880, 2160, 11, None]
 
 
 def test_last_error_line_of_a_log(tmp_path):
-    from benchmark.jobs import last_error_line
+    from benchmark.run.jobs import last_error_line
 
     log = tmp_path / "log.err"
     log.write_text("training: 3/9 steps\rtraining: 9/9 steps\nTraceback (most recent call last):\n  File x\n"

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from benchmark.coverage import measure_coverage, seed_noise_from_results, true_f1
-from benchmark.intervals import MEASURED_COVERAGE, seed_interval
+from benchmark.stats.coverage import measure_coverage, seed_noise_from_results, true_f1
+from benchmark.stats.intervals import MEASURED_COVERAGE, seed_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,7 +67,7 @@ def test_seed_noise_estimated_from_the_committed_runs():
 
 
 def test_true_value_is_the_expected_f1_over_seeds():
-    from benchmark.coverage import SeedNoise, _f1_at
+    from benchmark.stats.coverage import SeedNoise, _f1_at
 
     rates = np.array([0.4, 0.6])
     assert true_f1(rates, SeedNoise(0.0, 0.0)) == pytest.approx(_f1_at(rates))

@@ -6,9 +6,9 @@ from click.testing import CliRunner
 
 from benchmark.cli import cli
 from benchmark.data.sources import content_sha256
-from benchmark.error_analysis import classify
-from benchmark.evaluate import sentence_counts
-from benchmark.results import predictions_path, result_path, write_predictions, write_result
+from benchmark.eval.predict import sentence_counts
+from benchmark.report.error_analysis import classify
+from benchmark.results.store import predictions_path, result_path, write_predictions, write_result
 
 
 def test_classify_sorts_every_span_once():

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from benchmark.cli import cli
-from benchmark.labels import map_model_labels, parse_label
+from benchmark.models.labels import map_model_labels, parse_label
 from benchmark.models.registry import resolve_model
-from benchmark.results import read_predictions, read_result
+from benchmark.results.store import read_predictions, read_result
 
 TINY = ["--recipe", "quick", "--epochs", "2", "--lr", "5e-4", "--batch-size", "16", "--max-length", "24",
         "--train-limit", "120", "--test-limit", "30", "--no-progress"]
@@ -156,7 +156,7 @@ def test_io_labels_map_to_inside_tags():
 
 def test_io_predictions_score_as_their_iob2_equivalent():
     """seqeval's default mode (the task's metric) reads I- after O as a chunk start."""
-    from benchmark.evaluate import score
+    from benchmark.eval.predict import score
 
     gold = [["B-PER", "I-PER", "O", "B-LOC"]]
     assert score(gold, [["I-PER", "I-PER", "O", "I-LOC"]])["f1"] == score(gold, gold)["f1"] == 1.0

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.align import IGNORE_INDEX, encode_split
-from benchmark.results import read_predictions, read_result
+from benchmark.encoding.align import IGNORE_INDEX, encode_split
+from benchmark.results.store import read_predictions, read_result
 from tests.hub_cache import KINDS, build_hub_cache, build_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +73,7 @@ def test_registered_hub_models_run_from_the_hub_cache_offline(hub_cache, panx_di
 
 def _words_per_sentence(panx_dir: Path, lang: str, limit: int) -> list[int]:
     from benchmark.data.conll import read_tagged_file
-    from benchmark.tasks import get_task
+    from benchmark.data.tasks import get_task
 
     sentences = read_tagged_file(panx_dir / f"test-{lang}.tsv", get_task("wikiann").labels)
     return [len(words) for words in sentences.tokens[:limit]]

@@ -11,9 +11,9 @@ from seqeval.metrics import f1_score
 
 from benchmark.cli import cli
 from benchmark.data.sources import read_sentences, resolve_source
-from benchmark.results import read_predictions, read_result
-from benchmark.tasks import get_task
-from benchmark.word_alignment import EXACT, REALIGNED, UNALIGNABLE, align_sentence
+from benchmark.data.tasks import get_task
+from benchmark.imported.word_alignment import EXACT, REALIGNED, UNALIGNABLE, align_sentence
+from benchmark.results.store import read_predictions, read_result
 
 # Gold test sentences of a MasakhaNER-like language (words, tags).
 GOLD = [
@@ -162,7 +162,7 @@ def test_bad_import_is_one_line_exit_2_nothing_written(tmp_path, gold_dir, case,
 
 
 def test_report_works_on_imported_systems(tmp_path, gold_dir):
-    from benchmark.report import write_reports
+    from benchmark.report.markdown import write_reports
 
     for system, flip in (("sys-a", 0), ("sys-b", 1)):
         for seed in (1, 2):
@@ -190,7 +190,7 @@ def test_report_works_on_imported_systems(tmp_path, gold_dir):
 
 
 def test_printed_scores_filed_under_two_systems_are_named_and_set_aside():
-    from benchmark.import_notes import FileScore, misfiled_scores, published_lines
+    from benchmark.report.import_notes import FileScore, misfiled_scores, published_lines
 
     counts = {"exact": 4, "realigned": 0, "unalignable": 0, "exact_counts": [7, 1, 1], "realigned_counts": [0, 0, 0]}
     own = FileScore("afriberta", "ewe", 1, 0.8669, 0.8669, "same", counts, "a.gz")

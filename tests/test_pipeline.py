@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from benchmark import eval_pipeline
-from benchmark.align import encode_split
 from benchmark.cli import cli
 from benchmark.data.conll import TaggedSentences, count_scheme_breaks
 from benchmark.data.sources import content_sha256, read_sentences, resolve_source
-from benchmark.encode_cache import cached_encoding, encoded_root, list_entries, read_entry, tokenizer_sha256
-from benchmark.packed import pack, unpack
-from benchmark.results import predictions_path, write_predictions
+from benchmark.encoding.align import encode_split
+from benchmark.encoding.cache import cached_encoding, encoded_root, list_entries, read_entry, tokenizer_sha256
+from benchmark.encoding.packed import pack, unpack
+from benchmark.eval import pipeline as eval_pipeline
+from benchmark.results.store import predictions_path, write_predictions
 
 TARGETS = ["en", "de", "ja"]
 
@@ -39,7 +39,7 @@ def classifier(tiny_model, task):
 def old_evaluation(task, source, todo, model, tokenizer, max_length, batch_size, path: Path, test_limit=None,
                    label_map=None) -> dict:
     """Today's loop before the pipeline (runner._evaluate_targets at 6abc94d), kept as the reference."""
-    from benchmark.evaluate import ids_to_tags, predict_word_tags, score, sentence_counts
+    from benchmark.eval.predict import ids_to_tags, predict_word_tags, score, sentence_counts
 
     targets = {}
     for lang in todo:
@@ -112,7 +112,7 @@ def test_second_evaluation_reads_the_cache_and_tokenises_nothing(classifier, tas
     def no_tokenising(*args, **kwargs):
         raise AssertionError("tokenised although the cache holds the split")
 
-    monkeypatch.setattr("benchmark.align.encode_split", no_tokenising)
+    monkeypatch.setattr("benchmark.encoding.align.encode_split", no_tokenising)
     second = new_evaluation(task, source, TARGETS, model, tokenizer, 24, 16, tmp_path / "b" / "seed-1.json")
     same_outcome({k: {x: y for x, y in v.items() if x != "seconds"} for k, v in first.items()}, second,
                   tmp_path / "a" / "seed-1.json", tmp_path / "b" / "seed-1.json")
@@ -180,10 +180,10 @@ def test_two_processes_building_one_entry_at_once_both_succeed(tiny_model, panx_
 import sys, time
 from transformers import AutoTokenizer
 from benchmark.data.sources import content_sha256, read_sentences, resolve_source
-from benchmark.encode_cache import cached_encoding
-from benchmark.packed import unpack
-from benchmark.align import encode_split
-from benchmark.tasks import get_task
+from benchmark.encoding.cache import cached_encoding
+from benchmark.encoding.packed import unpack
+from benchmark.encoding.align import encode_split
+from benchmark.data.tasks import get_task
 task = get_task("wikiann")
 test = read_sentences(task, resolve_source({str(panx_dir)!r}), "ja", "test")
 tokenizer = AutoTokenizer.from_pretrained({str(tiny_model)!r})

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from benchmark import results as store
 from benchmark.cli import cli
-from benchmark.results import iter_result_files, read_result
+from benchmark.results import store as store
+from benchmark.results.store import iter_result_files, read_result
 from tests.conftest import write_panx
 
 TINY = ["--recipe", "quick", "--epochs", "1", "--lr", "5e-4", "--batch-size", "16", "--max-length", "24",

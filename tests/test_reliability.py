@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.errors import XbenchError
-from benchmark.results import iter_result_files, read_result, write_result
+from benchmark.results.store import iter_result_files, read_result, write_result
 
 RECIPE = ["--recipe", "quick", "--epochs", "2", "--lr", "5e-4", "--batch-size", "16", "--max-length", "24",
           "--train-limit", "120", "--bf16", "off"]
@@ -67,7 +67,7 @@ def unbroken(unbroken_results):
 
 def assert_consistent(results: Path) -> None:
     """Every stored result is readable and every predictions file it names is whole."""
-    from benchmark.results import sidecar_problem
+    from benchmark.results.store import sidecar_problem
 
     for path in iter_result_files(results):
         result = read_result(path)
@@ -284,7 +284,7 @@ def test_full_disk_while_writing_leaves_the_previous_result_intact(tmp_path, mon
         def __exit__(self, *exc):
             self.handle.close()
 
-    import benchmark.results as results_module
+    import benchmark.results.store as results_module
 
     monkeypatch.setattr(results_module, "open", FullDisk, raising=False)
     with pytest.raises(XbenchError) as caught:

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from benchmark.cli import cli
-from benchmark.results import predictions_path, read_result, result_path, write_predictions, write_result
+from benchmark.results.store import predictions_path, read_result, result_path, write_predictions, write_result
 
 LANGS = {"de": 400, "fr": 300, "ru": 300, "sw": 100}
 TYPES = ("LOC", "ORG", "PER")
@@ -155,8 +155,8 @@ def test_edited_result_fails_its_checksum_and_is_skipped(golden, tmp_path):
 
 def test_recipes_never_share_a_table(tmp_path):
     """A quick and an xtreme run of one model are two groups, never one leaderboard."""
-    from benchmark.report import load_groups
-    from benchmark.results import recipe_key
+    from benchmark.report.markdown import load_groups
+    from benchmark.results.store import recipe_key
 
     fabricate_run(tmp_path, "m", 1, 0.8)
     quick = result_path(tmp_path, "wikiann", "quick", "m", ("en",), 1)
@@ -271,7 +271,7 @@ def test_unknown_language_code_in_results_is_reported_not_a_crash(tmp_path):
 
 
 def test_models_evaluated_as_given_form_their_own_group(golden, tmp_path):
-    from benchmark.results import AS_GIVEN
+    from benchmark.results.store import AS_GIVEN
 
     for seed in (1, 2):
         fabricate_run(golden, "ready-made", seed, 0.7, recipe=AS_GIVEN)
@@ -285,9 +285,9 @@ def test_models_evaluated_as_given_form_their_own_group(golden, tmp_path):
 
 def test_unseen_in_pretraining_reads_three_letter_codes_through_the_task():
     """MasakhaNER names Swahili `swa`; XLM-R's stored pretraining set says `sw`: seen, not unseen."""
+    from benchmark.data.tasks import get_task
     from benchmark.models.registry import registry
-    from benchmark.report import unseen_in_pretraining
-    from benchmark.tasks import get_task
+    from benchmark.report.markdown import unseen_in_pretraining
 
     xlmr = set(registry()[1]["xlmr100"])
     task = get_task("masakhaner2-transfer")

@@ -15,8 +15,8 @@ import torch
 from click.testing import CliRunner
 
 from benchmark.cli import cli
-from benchmark.evaluate import score
-from benchmark.results import iter_result_files, predictions_path, read_predictions, read_result
+from benchmark.eval.predict import score
+from benchmark.results.store import iter_result_files, predictions_path, read_predictions, read_result
 
 TINY_RECIPE = ["--recipe", "quick", "--epochs", "2", "--lr", "5e-4", "--batch-size", "16", "--max-length", "24",
                "--train-limit", "120"]

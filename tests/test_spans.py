@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.evaluate import score, sentence_counts
-from benchmark.spans import (
+from benchmark.data.tasks import get_task
+from benchmark.eval.predict import score, sentence_counts
+from benchmark.eval.spans import (
     digit_rows,
     flatten_digit_rows,
     flatten_ids,
@@ -19,7 +20,6 @@ from benchmark.spans import (
     score_ids,
     supports,
 )
-from benchmark.tasks import get_task
 
 WIKIANN_LABELS = get_task("wikiann").labels
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -96,7 +96,7 @@ def test_every_committed_prediction_file_scores_as_stored():
     """Every committed quick-recipe prediction file: scores and per-sentence counts equal the stored
     ones, which seqeval computed when the run wrote them (and the result's checksum vouches for).
     seqeval itself is run again on two targets per result to show the stored numbers are its own."""
-    from benchmark.results import iter_result_files, read_predictions, read_result
+    from benchmark.results.store import iter_result_files, read_predictions, read_result
 
     files = [p for p in iter_result_files(RESULTS) if "/quick/" in p.as_posix()]
     assert files, "no committed results found"

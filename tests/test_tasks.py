@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmark.data.tasks import all_tasks, validate_recipe
 from benchmark.errors import XbenchError
-from benchmark.tasks import all_tasks, validate_recipe
 from tests.conftest import FILE_SPLIT, write_panx
 
 RAHIMI41 = ("af ar bg bn bs ca cs da de el en es et fa fi fr he hi hr hu id it lt lv mk ms nl no pl pt ro ru sk sl "
@@ -71,7 +71,7 @@ def test_task_files_ship_inside_the_wheel(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         assert "benchmark/_tasks/wikiann.yaml" in archive.namelist()
         archive.extractall(tmp_path / "site")
-    code = "from benchmark.tasks import tasks_dir, get_task; print(tasks_dir()); print(get_task('wikiann').name)"
+    code = "from benchmark.data.tasks import tasks_dir, get_task; print(tasks_dir()); print(get_task('wikiann').name)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                          env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
@@ -131,8 +131,8 @@ def test_unknown_code_is_usable_by_name_and_reported_as_unknown(tmp_path, corpus
 
 
 def test_all_from_the_hub_means_all_176_languages():
+    from benchmark.data.languages import expand_language_spec
     from benchmark.data.sources import DataSource
-    from benchmark.languages import expand_language_spec
 
     task = all_tasks()["wikiann"]
     assert sorted(expand_language_spec(task, "all", DataSource("hub", None))) == sorted(WIKIANN_HUB_CONFIGS)

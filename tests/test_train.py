@@ -7,8 +7,8 @@ import copy
 import pytest
 import torch
 
-from benchmark.optim import RowSparseAdamW
-from benchmark.train import epoch_batches, lr_multiplier
+from benchmark.train.loop import epoch_batches, lr_multiplier
+from benchmark.train.optim import RowSparseAdamW
 
 
 def test_linear_schedule_with_and_without_warmup():

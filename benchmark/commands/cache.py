@@ -29,7 +29,7 @@ def _megabytes(n: int) -> str:
 
 
 def cache_table() -> str:
-    from benchmark.encode_cache import list_entries
+    from benchmark.encoding.cache import list_entries
     from benchmark.models.loading import cache_root
 
     root = cache_root()

@@ -7,9 +7,9 @@ from tqdm import tqdm
 
 from benchmark.data.check import language_stats
 from benchmark.data.conll import count_sentences
+from benchmark.data.languages import missing_message, select_languages
 from benchmark.data.sources import TEXT_LAYOUTS, resolve_source
-from benchmark.languages import missing_message, select_languages
-from benchmark.tasks import get_task
+from benchmark.data.tasks import get_task
 
 
 def languages_table(task_name: str, spec: str, data_dir) -> str:

@@ -14,15 +14,15 @@ from pathlib import Path
 from tabulate import tabulate
 
 from benchmark.data.sources import content_sha256, read_sentences
-from benchmark.jobs import failure_of, read_record
-from benchmark.plan import RunOptions, done_targets, plan_grid
-from benchmark.unit import Unit, _limited, checkpoint_dir_for, run_identity
+from benchmark.run.jobs import failure_of, read_record
+from benchmark.run.plan import RunOptions, done_targets, plan_grid
+from benchmark.run.unit import Unit, _limited, checkpoint_dir_for, run_identity
 
 
 def _queue(units: list[Unit]) -> dict[str, str]:
     """Slurm's view of the units' jobs; {} when none was submitted to Slurm or Slurm is not here."""
     from benchmark.errors import XbenchError
-    from benchmark.slurm import queue_states
+    from benchmark.run.slurm import queue_states
 
     if not any((read_record(u.path) or {}).get("launcher") == "slurm" for u in units):
         return {}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from benchmark.data.conll import count_scheme_breaks
 from benchmark.data.sources import TEXT_LAYOUTS, DataSource, tag_strings
-from benchmark.tasks import Task
+from benchmark.data.tasks import Task
 
 
 @dataclass

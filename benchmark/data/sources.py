@@ -24,8 +24,8 @@ from functools import cache
 from pathlib import Path
 
 from benchmark.data.conll import TaggedSentences, read_tagged_file
+from benchmark.data.tasks import Task
 from benchmark.errors import XbenchError
-from benchmark.tasks import Task
 
 # File names use "dev"; the DatasetDict uses the hub's "validation".
 FILE_SPLITS = {"train": "train", "validation": "dev", "test": "test"}

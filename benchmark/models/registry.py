@@ -20,8 +20,8 @@ from pathlib import Path
 import yaml
 
 from benchmark.checksums import update_with_file
+from benchmark.data.tasks import did_you_mean
 from benchmark.errors import XbenchError
-from benchmark.tasks import did_you_mean
 
 REGISTRY_FILE = Path(__file__).with_name("registry.yaml")
 RANDOM_SUFFIX = "-random"

@@ -1,0 +1,5 @@
+"""`python -m benchmark.cli`: the xbench command line."""
+
+from benchmark.cli.app import main
+
+main()
