@@ -116,3 +116,16 @@ def config_table() -> str:
                                                        "[tool.xbench], looked from here upward)")
     return head + "\n" + tabulate(rows, headers=["setting", "value", "from", "environment", "what"]) + \
         "\nprecedence: command-line flag > environment variable > project file > default"
+
+
+CACHE_ENV = "XBENCH_CACHE_DIR"
+
+
+def cache_root() -> Path:
+    """xbench's cache: ``$XBENCH_CACHE_DIR``, else the project file's ``cache_dir``, else
+    ``$XDG_CACHE_HOME/xbench``, else ``~/.cache/xbench``."""
+    configured = setting("cache_dir")  # $XBENCH_CACHE_DIR, else the project file's cache_dir
+    if configured:
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "xbench"

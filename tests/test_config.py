@@ -62,7 +62,7 @@ def test_precedence_flag_over_environment_over_file_over_default(tmp_path, monke
 
 
 def test_cache_dir_from_the_project_file(tmp_path, monkeypatch):
-    from benchmark.models.loading import cache_root
+    from benchmark.config import cache_root
 
     monkeypatch.delenv("XBENCH_CACHE_DIR")
     monkeypatch.chdir(tmp_path)

@@ -411,7 +411,7 @@ def run_unit(checkout: Path, args: list[str], cache: Path, phases_file: Path, lo
     import subprocess
     import sys
 
-    from benchmark.models.loading import cache_root
+    from benchmark.config import cache_root
 
     cache.mkdir(parents=True, exist_ok=True)
     if not (cache / "models").exists() and (cache_root() / "models").is_dir():

@@ -52,7 +52,7 @@ def write_crash_log(text: str) -> Path:
     import tempfile
     import time
 
-    from benchmark.models.loading import cache_root
+    from benchmark.config import cache_root
 
     name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
     for folder in (cache_root() / "logs", Path(tempfile.gettempdir())):

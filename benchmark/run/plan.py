@@ -142,7 +142,7 @@ def check_output_folders(results_dir: Path) -> None:
     """The cache (checkpoints, converted models) and the results folder must be writable: checked
     before any model is loaded or any data read, and without creating either."""
     from benchmark.folders import check_writable_folder
-    from benchmark.models.loading import CACHE_ENV, cache_root
+    from benchmark.config import CACHE_ENV, cache_root
 
     check_writable_folder(cache_root(), "cache folder", f"set ${CACHE_ENV} to a writable folder")
     check_writable_folder(results_dir, "results folder", "pass another --results-dir")

@@ -170,7 +170,7 @@ def model_window(config, wanted: int) -> int:
 
 
 def checkpoint_dir_for(identity: dict, result_file: Path) -> Path:
-    from benchmark.models.loading import cache_root
+    from benchmark.config import cache_root
 
     key = json.dumps({"identity": identity, "result": str(result_file.resolve())}, sort_keys=True)
     return cache_root() / "runs" / hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
