@@ -16,6 +16,14 @@ MODES = ("auto", "bars", "lines", "quiet")
 _mode = "auto"
 
 
+def say(message: str = "") -> None:
+    """One line for the user on stderr (what was done, kept or refused), whatever the progress
+    mode: the results tables go to stdout, everything a person reads along the way here."""
+    import click
+
+    click.echo(message, err=True)
+
+
 def set_mode(mode: str) -> None:
     """``auto`` (bars on a terminal, lines elsewhere), ``bars``, ``lines`` or ``quiet``."""
     global _mode

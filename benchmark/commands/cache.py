@@ -29,8 +29,8 @@ def _megabytes(n: int) -> str:
 
 
 def cache_table() -> str:
-    from benchmark.encoding.cache import list_entries
     from benchmark.config import cache_root
+    from benchmark.encoding.cache import list_entries
 
     root = cache_root()
     lines = [f"xbench cache: {root}", ""]

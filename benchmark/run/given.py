@@ -19,6 +19,7 @@ from benchmark.data.sources import read_sentences, resolve_source
 from benchmark.data.tasks import Recipe, get_task
 from benchmark.errors import XbenchError
 from benchmark.models.registry import resolve_model, weights_sha256
+from benchmark.progress import say
 from benchmark.results.store import (
     AS_GIVEN,
     read_result,
@@ -30,7 +31,6 @@ from benchmark.results.store import (
 )
 from benchmark.run.plan import check_writable_folder
 from benchmark.run.unit import (
-    _echo,
     _evaluate_targets,
     _limited,
     final_table,
@@ -116,7 +116,7 @@ def evaluate_as_given(options: EvaluateOptions) -> Path:
     eval_batch_size = options.eval_batch_size or (kept or {}).get("eval_batch_size") or DEFAULT_EVAL_BATCH_SIZE
     selection = select_languages(task, options.targets, source)
     if selection.missing:
-        _echo(f"note: {missing_message(selection, source)}; evaluating the {len(selection.present)} others.")
+        say(f"note: {missing_message(selection, source)}; evaluating the {len(selection.present)} others.")
     if not selection.present:
         raise XbenchError(f"no target language has data in {source.describe()}")
     path = result_path(options.results_dir, task.name, AS_GIVEN, spec.key, tuple(sources), options.seed)
@@ -130,7 +130,7 @@ def evaluate_as_given(options: EvaluateOptions) -> Path:
     with result_lock(path):
         existing = read_result(path) if path.exists() and options.overwrite != "always" else None
         if path.exists() and options.overwrite == "never":
-            _echo(f"{label}: {path} exists; kept as it is (--overwrite never)")
+            say(f"{label}: {path} exists; kept as it is (--overwrite never)")
             return path
         if existing is not None:
             refusal = identity_refusal(existing, identity, path) or \
@@ -143,7 +143,7 @@ def evaluate_as_given(options: EvaluateOptions) -> Path:
         if replacing:  # built beside the stored result and swapped in at the end; no target dropped
             todo += replacement_extra_targets(path, selection.present, source, label)
         if not todo:
-            _echo(f"{label}: all {len(selection.present)} targets done in {path}")
+            say(f"{label}: all {len(selection.present)} targets done in {path}")
         else:
             for lang in todo:  # a bad line in the last target should stop us before the first is scored
                 _limited(read_sentences(task, source, lang, "test"), options.test_limit)
@@ -162,9 +162,9 @@ def _evaluate(task, source, spec, folder, config, label_map, dropped, sources, t
     from benchmark.run.hardware import describe_device
 
     bf16, bf16_note = bf16_setting
-    _echo(f"{label}: {len(todo)} target(s) to evaluate on {describe_device(device)}; bf16 {bf16_note}")
+    say(f"{label}: {len(todo)} target(s) to evaluate on {describe_device(device)}; bf16 {bf16_note}")
     if dropped:
-        _echo(f"{label}: the task has no {', '.join(sorted({d.split('-')[-1] for d in dropped}))}: "
+        say(f"{label}: the task has no {', '.join(sorted({d.split('-')[-1] for d in dropped}))}: "
               f"labels {', '.join(dropped)} are predicted as O")
     tokenizer = load_tokenizer(spec, folder)
     try:
@@ -175,7 +175,7 @@ def _evaluate(task, source, spec, folder, config, label_map, dropped, sources, t
                           f"{str(err).splitlines()[0][:200]}") from None
     window = model_window(model.config, max_length)
     if window < max_length:
-        _echo(f"{label}: the model holds {window} positions; windows of {window} subwords, not {max_length}")
+        say(f"{label}: the model holds {window} positions; windows of {window} subwords, not {max_length}")
     # Evaluation reads only the window and the batch size of a recipe.
     recipe = Recipe(name=AS_GIVEN, description="evaluated as given, no training", lr=0.0, batch_size=1, epochs=0,
                     max_length=window, adam_epsilon=0.0, weight_decay=0.0, warmup_ratio=0.0, max_grad_norm=0.0,
@@ -203,4 +203,4 @@ def _evaluate(task, source, spec, folder, config, label_map, dropped, sources, t
     if replacing:
         swap_in_replacement(path)
     remove_unreferenced_sidecars(path, result)
-    _echo(f"{label}: results in {path} (trained on {source_key(tuple(sources))})")
+    say(f"{label}: results in {path} (trained on {source_key(tuple(sources))})")

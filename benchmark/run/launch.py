@@ -26,6 +26,7 @@ from pathlib import Path
 import click
 
 from benchmark.errors import XbenchError
+from benchmark.progress import say
 from benchmark.run.jobs import failure_of, read_record, write_record
 from benchmark.run.plan import (
     Grid,
@@ -59,9 +60,6 @@ class UnitsFailed(XbenchError):
 
     exit_code = 1
 
-
-def _echo(message: str = "") -> None:
-    click.echo(message, err=True)
 
 
 def run(options: RunOptions, launch: LaunchOptions | None = None) -> list[Path]:
@@ -164,10 +162,10 @@ def launch_jobs(grid: Grid, options: RunOptions, launch: LaunchOptions, partitio
         if has_work(unit, options.overwrite):
             todo.append(unit)
         else:
-            _echo(f"{unit.label}: all {len(unit.selection.present)} targets done in {unit.path}")
+            say(f"{unit.label}: all {len(unit.selection.present)} targets done in {unit.path}")
     if not todo:
         return []
-    _echo(f"job logs: {job_dir.resolve()}")
+    say(f"job logs: {job_dir.resolve()}")
     progress = GridProgress(todo, options.overwrite, options.show_progress)
     if launch.launcher == "local":
         run_local(todo, launch.max_parallel, job_dir, progress)
@@ -244,7 +242,7 @@ def submit_slurm(units: list[Unit], launch: LaunchOptions, partition: Partition,
     fresh = [u for u in units if u not in attached]
     if attached:
         ids = ", ".join(read_record(u.path)["job_id"] for u in attached)
-        _echo(f"{len(attached)} unit(s) already in the Slurm queue (job {ids}): waiting for them, not resubmitting")
+        say(f"{len(attached)} unit(s) already in the Slurm queue (job {ids}): waiting for them, not resubmitting")
     if fresh:
         ex = executor(job_dir, launch.slurm, partition, len(fresh))
         before = set(job_dir.iterdir())
@@ -338,11 +336,11 @@ class GridProgress:
 def summarise(units: list[Unit], overwrite: str) -> list[Unit]:
     """Name every unit that did not finish, with its log and last error line; returns them."""
     failed = [u for u in units if has_work(u, "only-missing")]
-    _echo(f"grid: {len(units) - len(failed)} of {len(units)} unit(s) done" + (f", {len(failed)} failed"
+    say(f"grid: {len(units) - len(failed)} of {len(units)} unit(s) done" + (f", {len(failed)} failed"
                                                                               if failed else ""))
     for unit in failed:
         record = read_record(unit.path) or {}
         log, line = failure_of(unit.path)
-        _echo(f"failed: {unit.label} (job {record.get('job_id', '?')}): {line or 'no error line in its log'}")
-        _echo(f"  log: {log}")
+        say(f"failed: {unit.label} (job {record.get('job_id', '?')}): {line or 'no error line in its log'}")
+        say(f"  log: {log}")
     return failed

@@ -17,6 +17,7 @@ from benchmark.data.sources import DataSource, content_sha256, read_sentences, r
 from benchmark.data.tasks import Recipe, Task, get_task
 from benchmark.errors import XbenchError
 from benchmark.models.registry import ModelSpec, resolve_model
+from benchmark.progress import say
 from benchmark.results.store import read_result, recipe_key, result_path, source_key
 from benchmark.run.unit import (
     Unit,
@@ -98,11 +99,6 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     return tuple(seeds)
 
 
-def _echo(message: str = "") -> None:
-    import click
-
-    click.echo(message, err=True)
-
 
 def plan_grid(options: RunOptions, quiet: bool = False, writes: bool = True) -> Grid:
     """Check the options and list the units, one per (model, seed), in the order given.
@@ -129,7 +125,7 @@ def plan_grid(options: RunOptions, quiet: bool = False, writes: bool = True) -> 
     sources = tuple(dict.fromkeys(source_langs.requested))
     selection = select_languages(task, options.targets, source)
     if selection.missing and not quiet:
-        _echo(f"note: {missing_message(selection, source)}; evaluating the {len(selection.present)} others.")
+        say(f"note: {missing_message(selection, source)}; evaluating the {len(selection.present)} others.")
     if not selection.present:
         raise XbenchError(f"no target language has data in {source.describe()}")
     units = [Unit(task, source, sources, selection, recipe, spec, seed,
@@ -141,8 +137,8 @@ def plan_grid(options: RunOptions, quiet: bool = False, writes: bool = True) -> 
 def check_output_folders(results_dir: Path) -> None:
     """The cache (checkpoints, converted models) and the results folder must be writable: checked
     before any model is loaded or any data read, and without creating either."""
-    from benchmark.folders import check_writable_folder
     from benchmark.config import CACHE_ENV, cache_root
+    from benchmark.folders import check_writable_folder
 
     check_writable_folder(cache_root(), "cache folder", f"set ${CACHE_ENV} to a writable folder")
     check_writable_folder(results_dir, "results folder", "pass another --results-dir")

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
-
 from benchmark import __version__
 from benchmark.data.conll import TaggedSentences
 from benchmark.data.languages import LanguageSelection
@@ -31,6 +29,7 @@ from benchmark.data.tasks import Recipe, Task
 from benchmark.errors import XbenchError
 from benchmark.faults import fault_point
 from benchmark.models.registry import ModelSpec, weights_sha256
+from benchmark.progress import say
 from benchmark.results.store import (
     read_result,
     referenced_sidecars,
@@ -89,9 +88,6 @@ class Unit:
 
         return DelayedSubmission(self)
 
-
-def _echo(message: str = "") -> None:
-    click.echo(message, err=True)
 
 
 def git_commit() -> str | None:
@@ -229,7 +225,7 @@ def result_lock(path: Path):
         try:
             lock.acquire(timeout=1)
         except Timeout:
-            _echo(f"waiting: another xbench process is working on {path}")
+            say(f"waiting: another xbench process is working on {path}")
             lock.acquire()
     except OSError as err:
         raise XbenchError(f"cannot write in {path.parent} or take its lock {lock_file.name} "
@@ -290,7 +286,7 @@ def _compute(task, source, sources, selection, recipe, planned: Unit, folder: Pa
                 raise XbenchError(refusal)
         redo = _targets_to_redo(task, source, path, stored, selection.present)
         for lang, why in redo.items():
-            _echo(f"{label} {lang}: {why}; recomputing it")
+            say(f"{label} {lang}: {why}; recomputing it")
         done = set(stored["targets"]) - set(redo) if stored else set()
         todo = [t for t in selection.present if t not in done]
         result = stored
@@ -303,7 +299,7 @@ def _compute(task, source, sources, selection, recipe, planned: Unit, folder: Pa
         _finish(path, result, replacing, checkpoint_dir_for(identity, path), label)
         return
     if not todo and (keep is None or keep.exists()):
-        _echo(f"{label}: all {len(selection.present)} targets done in {path}")
+        say(f"{label}: all {len(selection.present)} targets done in {path}")
         # A run stopped after its last write leaves its checkpoint and replaced predictions behind.
         remove_unreferenced_sidecars(path, stored)
         shutil.rmtree(checkpoint_dir_for(identity, path), ignore_errors=True)
@@ -311,7 +307,7 @@ def _compute(task, source, sources, selection, recipe, planned: Unit, folder: Pa
 
     from benchmark.models.loading import load_token_classifier, load_tokenizer
 
-    _echo(f"{label}: {len(todo)} target(s) to evaluate on {describe_device(device)}; bf16 {bf16_note}")
+    say(f"{label}: {len(todo)} target(s) to evaluate on {describe_device(device)}; bf16 {bf16_note}")
     tokenizer = load_tokenizer(spec, folder)
     model = load_token_classifier(spec, folder, task.labels, seed).to(device)
     label_id = {name: i for i, name in enumerate(task.labels)}
@@ -323,7 +319,7 @@ def _compute(task, source, sources, selection, recipe, planned: Unit, folder: Pa
 
     window = model_window(model.config, recipe.max_length)
     if window < recipe.max_length:
-        _echo(f"{label}: the model holds {window} positions; windows of {window} subwords, not {recipe.max_length}")
+        say(f"{label}: the model holds {window} positions; windows of {window} subwords, not {recipe.max_length}")
         recipe = recipe.with_overrides(max_length=window)
     train_all = _concat(list(train_parts.values()))
     dev_all = _concat(list(dev_parts.values()))
@@ -341,14 +337,14 @@ def _compute(task, source, sources, selection, recipe, planned: Unit, folder: Pa
 
     checkpoint_dir = checkpoint_dir_for(identity, path)
     if (checkpoint_dir / "checkpoint.pt").exists():
-        _echo(f"{label}: resuming training from {checkpoint_dir}")
+        say(f"{label}: resuming training from {checkpoint_dir}")
     with CLOCK.phase("training"):
         outcome = train_model(model, encoded_train, recipe, seed, pad_id, bf16, dev_f1, checkpoint_dir,
                               checkpoint_every_s=options.checkpoint_every_s, show_progress=options.show_progress)
 
     warnings = training_warnings(outcome.steps, outcome.best_dev_f1)
     for warning in warnings:
-        _echo(f"{label}: warning: {warning}")
+        say(f"{label}: warning: {warning}")
     if keep is not None and not keep.exists():
         from benchmark.models.saving import save_token_classifier
 
@@ -356,7 +352,7 @@ def _compute(task, source, sources, selection, recipe, planned: Unit, folder: Pa
             "task": task.name, "recipe": recipe.as_dict(), "sources": list(sources), "seed": seed,
             "identity": identity, "model": spec.name, "max_length": recipe.max_length,
             "eval_batch_size": recipe.eval_batch_size, "bf16": bf16})
-        _echo(f"{label}: fine-tuned model kept in {keep}")
+        say(f"{label}: fine-tuned model kept in {keep}")
     result = result or {
         "task": task.name, "task_version": task.version, "identity": identity,
         "model": {"name": spec.name, "key": spec.key, "hub_id": spec.hub_id, "family": spec.family,
@@ -406,7 +402,7 @@ def _finish(path: Path, result: dict, replacing: bool, checkpoint_dir: Path, lab
         except Stopped as err:  # it waited for the swap: the new result is in place
             err.swapped, err.kept = True, f"{path} now holds the new result"
             raise
-        _echo(f"{label}: replaced {path} with the new result")
+        say(f"{label}: replaced {path} with the new result")
     remove_unreferenced_sidecars(path, result)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
 
@@ -416,15 +412,15 @@ def _say_kept(task, source, path: Path, label: str, targets) -> None:
     try:
         stored = read_result(path)
     except XbenchError as err:
-        _echo(f"{label}: {path} exists but cannot be read ({err}); kept as it is (--overwrite never)")
+        say(f"{label}: {path} exists but cannot be read ({err}); kept as it is (--overwrite never)")
         return
     stale = [lang for lang in targets if lang in stored["targets"] and _is_stale(task, source, stored["targets"][lang],
                                                                              lang)]
     if stale:
-        _echo(f"{label}: {path} kept as it is (--overwrite never), but its scores of {', '.join(stale)} are "
+        say(f"{label}: {path} kept as it is (--overwrite never), but its scores of {', '.join(stale)} are "
               "stale: the test data changed since they were scored; --overwrite only-missing recomputes them")
     else:
-        _echo(f"{label}: {path} exists; kept as it is (--overwrite never)")
+        say(f"{label}: {path} exists; kept as it is (--overwrite never)")
 
 
 def _is_stale(task, source, stored_target: dict, lang: str) -> bool:
@@ -459,7 +455,7 @@ def _start_replacement(path: Path, identity: dict, label: str) -> tuple[dict | N
         stored = read_result(path)
     except XbenchError as err:
         stored = None
-        _echo(f"{label}: the stored result cannot be read ({err}); it will be replaced")
+        say(f"{label}: the stored result cannot be read ({err}); it will be replaced")
     stage = staging_path(path)
     staged = None
     if stage.exists():
@@ -468,7 +464,7 @@ def _start_replacement(path: Path, identity: dict, label: str) -> tuple[dict | N
         except XbenchError:
             staged = None
         if staged is not None and staged.get("identity") == identity:
-            _echo(f"{label}: resuming the replacement of {path} ({len(staged['targets'])} target(s) already "
+            say(f"{label}: resuming the replacement of {path} ({len(staged['targets'])} target(s) already "
                   "recomputed)")
         else:
             staged = None
@@ -481,7 +477,7 @@ def _replacement_targets(path: Path, stored: dict | None, asked, source, label: 
     result holds (a replacement never drops a score silently; see ``--overwrite`` in --help)."""
     extra = _extra_stored_targets(path, stored, asked, source)
     if extra:
-        _echo(f"{label}: also recomputing {', '.join(extra)}, which the stored result holds (the replacement "
+        say(f"{label}: also recomputing {', '.join(extra)}, which the stored result holds (the replacement "
               "keeps every target)")
     return list(asked) + extra
 
@@ -495,7 +491,7 @@ def replacement_extra_targets(path: Path, asked, source, label: str) -> list[str
         return []
     extra = _extra_stored_targets(path, stored, asked, source)
     if extra:
-        _echo(f"{label}: also recomputing {', '.join(extra)}, which the stored result holds (the replacement "
+        say(f"{label}: also recomputing {', '.join(extra)}, which the stored result holds (the replacement "
               "keeps every target)")
     return extra
 
@@ -526,7 +522,7 @@ def _evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe, bf16
     # A new score's predictions never overwrite a file the stored result still refers to.
     in_use = referenced_sidecars(path, result) if in_use is None else in_use
     evaluate_targets(task, source, todo, model, tokenizer, pad_id, recipe.max_length, recipe.eval_batch_size, bf16,
-                     result, path, options.test_limit, options.show_progress, label, label_map=label_map, log=_echo,
+                     result, path, options.test_limit, options.show_progress, label, label_map=label_map, log=say,
                      write_to=write_to or path, in_use=in_use)
 
 
