@@ -22,15 +22,14 @@ from benchmark.data.sources import content_sha256, read_sentences, resolve_sourc
 from benchmark.data.tasks import Task, did_you_mean, get_task
 from benchmark.errors import XbenchError
 from benchmark.imported.word_alignment import EXACT, REALIGNED, UNALIGNABLE, align_sentence
+from benchmark.results.record import KIND_IMPORTED, Result
 from benchmark.results.store import (
     IMPORTED,
     IN_LANGUAGE,
     iter_result_files,
     predictions_path,
-    read_result,
     result_path,
     write_predictions,
-    write_result,
 )
 
 SYSTEM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
@@ -206,8 +205,8 @@ def import_predictions(task_name: str, system: str, pattern: str | None, explici
     to_write = []
     for seed, path in sorted(paths.items()):
         if path.exists():
-            existing = read_result(path)
-            if existing["identity"] == results[seed]["identity"]:
+            existing = Result.read(path)
+            if existing.identity == results[seed].identity:
                 log(f"{system} seed {seed}: {path} already holds exactly these files; kept")
                 continue
             if not overwrite:
@@ -217,13 +216,13 @@ def import_predictions(task_name: str, system: str, pattern: str | None, explici
     versions, commit = library_versions(), git_commit()
     for seed in to_write:
         path, result = paths[seed], results[seed]
-        result["versions"], result["git_commit"] = versions, commit
+        result.stamp(versions, commit)
         for lang, t in sorted(targets[seed].items()):
             sidecar = predictions_path(path, lang)
             sha = write_predictions(sidecar, {"lang": lang, "labels": list(task.labels), "tags": t.tags,
                                               "counts": t.counts, "unalignable": t.unalignable})
-            result["targets"][lang]["predictions"] = {"file": str(sidecar.relative_to(path.parent)), "sha256": sha}
-        write_result(path, result)
+            result.targets[lang]["predictions"] = {"file": str(sidecar.relative_to(path.parent)), "sha256": sha}
+        result.write(path)
     for seed in sorted(targets):
         for lang, t in sorted(targets[seed].items()):
             a = t.alignment
@@ -243,9 +242,9 @@ def _refuse_other_systems_files(task: Task, system: str, source: str, targets: d
     for path in iter_result_files(folder):
         if path.parent.parent.name == system or path.parent.name != source:
             continue
-        result = read_result(path)
-        for lang, stored in result.get("imported", {}).get("files", {}).items():
-            seen[(lang, stored.get("content_sha256"))] = (result["model"]["name"], result["seed"], stored["path"])
+        result = Result.read(path)
+        for lang, stored in (result.imported or {}).get("files", {}).items():
+            seen[(lang, stored.get("content_sha256"))] = (result.model["name"], result.seed, stored["path"])
     for _, by_lang in sorted(targets.items()):
         for lang, t in sorted(by_lang.items()):
             other = seen.get((lang, t.content_sha256))
@@ -271,7 +270,7 @@ def _languages(task: Task, spec: str) -> tuple[str, ...]:
 
 
 def _result(task: Task, system: str, source: str, seed: int, targets: dict[str, ImportedTarget],
-            pretrained_in: str | None) -> dict:
+            pretrained_in: str | None) -> Result:
     from benchmark.eval.predict import SEQEVAL_MODE
 
     files = {lang: {"path": str(t.file.path), "sha256": t.sha256, "content_sha256": t.content_sha256}
@@ -279,18 +278,17 @@ def _result(task: Task, system: str, source: str, seed: int, targets: dict[str, 
     pretraining = None
     if pretrained_in is not None:
         pretraining = sorted(code for code, lang in task.languages.items() if pretrained_in in lang.pretrained_in)
-    return {
-        "task": task.name, "task_version": task.version,
-        "identity": {"task": task.name, "task_version": task.version, "model": system, "sources": [source],
-                     "seed": seed, "imported": True, "files_sha256": {k: v["sha256"] for k, v in files.items()}},
-        "model": {"name": system, "key": system, "hub_id": None, "family": "imported", "random_init": False,
-                  "pretraining_languages": pretraining},
-        "sources": [source], "seed": seed, "recipe": None, "imported": {"files": files},
-        "seqeval_mode": SEQEVAL_MODE,
-        "targets": {lang: {
+    return Result(
+        kind=KIND_IMPORTED, task=task.name, task_version=task.version,
+        identity={"task": task.name, "task_version": task.version, "model": system, "sources": [source],
+                  "seed": seed, "imported": True, "files_sha256": {k: v["sha256"] for k, v in files.items()}},
+        model={"name": system, "key": system, "hub_id": None, "family": "imported", "random_init": False,
+               "pretraining_languages": pretraining},
+        sources=[source], seed=seed, recipe=None, imported={"files": files}, seqeval_mode=SEQEVAL_MODE,
+        targets={lang: {
             **t.scores, "n_sentences": len(t.gold), "n_words": sum(len(w) for w in t.gold.tokens),
             "scheme_breaks_gold": count_scheme_breaks(t.gold.tags), "test_limit": None,
             "test_sha256": content_sha256(t.gold), "alignment": t.alignment,
             **({"published": t.published} if t.published else {}),
         } for lang, t in sorted(targets.items())},
-    }
+    )
