@@ -1,4 +1,4 @@
-"""Tests of benchmark.stats.estimates: exactness against seqeval and slow reference loops, calibration."""
+"""Tests of benchmark.stats.bootstrap: exactness against seqeval and slow reference loops, calibration."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from benchmark.stats import estimates as stats
-from benchmark.stats.estimates import (
+from benchmark.stats import bootstrap as stats
+from benchmark.stats.bootstrap import (
     ASO_THRESHOLD,
     Comparison,
     almost_stochastic_order,
@@ -548,7 +548,7 @@ def test_aso_public_function():
 
 def test_one_resampling_for_a_report_equals_the_single_tests():
     """resample_languages draws as paired_bootstrap / paired_average_difference do."""
-    from benchmark.stats.estimates import paired_average_difference, paired_bootstrap, resample_languages
+    from benchmark.stats.bootstrap import paired_average_difference, paired_bootstrap, resample_languages
 
     rng = np.random.default_rng(7)
     a = {lang: rng.integers(0, 3, size=(3, n, 3)) for lang, n in (("de", 40), ("fr", 25))}

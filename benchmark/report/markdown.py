@@ -33,7 +33,7 @@ from benchmark.results.store import (
     read_result,
     recipe_key_of,
 )
-from benchmark.stats.estimates import (
+from benchmark.stats.bootstrap import (
     ASO_THRESHOLD,
     LanguageResamples,
     almost_stochastic_order,

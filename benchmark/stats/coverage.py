@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.stats.estimates import resample_languages
+from benchmark.stats.bootstrap import resample_languages
 from benchmark.stats.intervals import seed_interval
 
 MEAN_GOLD = 1.5  # entities per test sentence
