@@ -287,6 +287,36 @@ def test_chunk_size_does_not_change_results(monkeypatch):
         _assert_same(ar, results[0][1])
 
 
+
+def test_the_patched_chunk_size_is_the_one_the_loops_read(monkeypatch):
+    """``_CHUNK_ELEMENTS`` lives in resampling.py while the loops live in bootstrap.py and
+    randomization.py: patching it must change how they draw (else the chunking tests above would
+    prove nothing). 7 * 37 elements on 37 sentences: rows of 7, and a partial last chunk."""
+    draws = []
+    real = np.random.default_rng
+
+    class Recording:
+        def __init__(self, seed):
+            self.rng = real(seed)
+
+        def integers(self, low, high, size):
+            draws.append(("integers", size))
+            return self.rng.integers(low, high, size=size)
+
+        def random(self, size):
+            draws.append(("random", size))
+            return self.rng.random(size)
+
+    monkeypatch.setattr(np.random, "default_rng", Recording)
+    monkeypatch.setattr(resampling, "_CHUNK_ELEMENTS", 7 * 37)
+    sys_ = synth_language(real(3), 37, {"a": 0.7, "b": 0.6}, {"a": 2, "b": 2})
+    paired_bootstrap(sys_["a"], sys_["b"], n_resamples=20, seed=1, resample_seeds=False)
+    assert draws == [("integers", (7, 37)), ("integers", (7, 37)), ("integers", (6, 37))]
+    draws.clear()
+    approximate_randomization(sys_["a"], sys_["b"], n_resamples=20, seed=1)
+    assert draws == [("random", (7, 37)), ("random", (7, 37)), ("random", (6, 37))]
+
+
 # ---------------------------------------------------------------------------------------------
 # Behaviour: null calibration, power
 # ---------------------------------------------------------------------------------------------
