@@ -1,4 +1,5 @@
-"""Tests of benchmark.stats.estimates: exactness against seqeval and slow reference loops, calibration."""
+"""Tests of the statistics in benchmark.stats (counts, bootstrap, randomization, multiple, aso,
+language_resamples): exactness against seqeval and slow reference loops, calibration."""
 
 from __future__ import annotations
 
@@ -9,22 +10,13 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from benchmark.stats import estimates as stats
-from benchmark.stats.estimates import (
-    ASO_THRESHOLD,
-    Comparison,
-    almost_stochastic_order,
-    approximate_randomization,
-    average_with_ci,
-    count_wins,
-    f1_from_counts,
-    holm,
-    paired_average_difference,
-    paired_bootstrap,
-    prf_from_counts,
-    system_f1,
-    wilcoxon_languages,
-)
+from benchmark.stats import aso, resampling
+from benchmark.stats.aso import ASO_THRESHOLD, almost_stochastic_order
+from benchmark.stats.bootstrap import average_with_ci, paired_average_difference, paired_bootstrap
+from benchmark.stats.counts import f1_from_counts, prf_from_counts, system_f1
+from benchmark.stats.multiple import count_wins, holm, wilcoxon_languages
+from benchmark.stats.randomization import approximate_randomization
+from benchmark.stats.resampling import Comparison
 
 # ---------------------------------------------------------------------------------------------
 # Synthetic data
@@ -170,7 +162,7 @@ def _slow_paired_average(a_list, b_list, n_resamples, seed, alpha, resample_seed
     diff = obs_a / n_lang - obs_b / n_lang
     lo, hi = np.quantile(d, [alpha / 2, 1 - alpha / 2])
     mean = np.mean(d)
-    extreme = sum(1 for x in d if abs(x - mean) >= abs(diff) - stats._TIE_TOL)
+    extreme = sum(1 for x in d if abs(x - mean) >= abs(diff) - resampling.TIE_TOL)
     return diff, lo, hi, (1 + extreme) / (1 + n_resamples)
 
 
@@ -203,7 +195,7 @@ def _slow_randomization(a, b, n_resamples, seed):
         a2 = np.where(swap[None, :, None], b, a)
         b2 = np.where(swap[None, :, None], a, b)
         d = _slow_mean([_slow_f1(x) for x in a2]) - _slow_mean([_slow_f1(x) for x in b2])
-        extreme += abs(d) >= abs(diff) - stats._TIE_TOL
+        extreme += abs(d) >= abs(diff) - resampling.TIE_TOL
     return diff, (1 + extreme) / (1 + n_resamples)
 
 
@@ -215,7 +207,7 @@ def _assert_same(x: Comparison, y: Comparison) -> None:
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Force several chunks, with a partial last one, so chunking is exercised."""
-    monkeypatch.setattr(stats, "_CHUNK_ELEMENTS", 7 * 37)
+    monkeypatch.setattr(resampling, "_CHUNK_ELEMENTS", 7 * 37)
 
 
 def test_paired_bootstrap_equals_slow_loop(small_chunks):
@@ -283,7 +275,7 @@ def test_chunk_size_does_not_change_results(monkeypatch):
     sys_ = synth_language(rng, 50, {"a": 0.7, "b": 0.65}, {"a": 3, "b": 3})
     results = []
     for chunk in (1, 50 * 3, 50 * 64, 1 << 21):
-        monkeypatch.setattr(stats, "_CHUNK_ELEMENTS", chunk)
+        monkeypatch.setattr(resampling, "_CHUNK_ELEMENTS", chunk)
         results.append(
             (
                 paired_bootstrap(sys_["a"], sys_["b"], n_resamples=100, seed=1),
@@ -293,6 +285,36 @@ def test_chunk_size_does_not_change_results(monkeypatch):
     for boot, ar in results[1:]:
         assert boot == results[0][0]
         _assert_same(ar, results[0][1])
+
+
+
+def test_the_patched_chunk_size_is_the_one_the_loops_read(monkeypatch):
+    """``_CHUNK_ELEMENTS`` lives in resampling.py while the loops live in bootstrap.py and
+    randomization.py: patching it must change how they draw (else the chunking tests above would
+    prove nothing). 7 * 37 elements on 37 sentences: rows of 7, and a partial last chunk."""
+    draws = []
+    real = np.random.default_rng
+
+    class Recording:
+        def __init__(self, seed):
+            self.rng = real(seed)
+
+        def integers(self, low, high, size):
+            draws.append(("integers", size))
+            return self.rng.integers(low, high, size=size)
+
+        def random(self, size):
+            draws.append(("random", size))
+            return self.rng.random(size)
+
+    monkeypatch.setattr(np.random, "default_rng", Recording)
+    monkeypatch.setattr(resampling, "_CHUNK_ELEMENTS", 7 * 37)
+    sys_ = synth_language(real(3), 37, {"a": 0.7, "b": 0.6}, {"a": 2, "b": 2})
+    paired_bootstrap(sys_["a"], sys_["b"], n_resamples=20, seed=1, resample_seeds=False)
+    assert draws == [("integers", (7, 37)), ("integers", (7, 37)), ("integers", (6, 37))]
+    draws.clear()
+    approximate_randomization(sys_["a"], sys_["b"], n_resamples=20, seed=1)
+    assert draws == [("random", (7, 37)), ("random", (7, 37)), ("random", (6, 37))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,7 +546,7 @@ def test_aso_reproduces_deepsig_given_its_random_numbers(case):
     a, b = ASO_CASES[case]
     for (x, y), expected in zip([(a, b), (b, a)], DEEPSIG_1_2_8[case]):
         u_x, u_y = _deepsig_uniforms(1, len(x), len(y))
-        got = stats._aso_from_uniforms(np.array(x), np.array(y), u_x, u_y, 0.95, 0.005)
+        got = aso._aso_from_uniforms(np.array(x), np.array(y), u_x, u_y, 0.95, 0.005)
         assert got == pytest.approx(expected, abs=1e-9)
 
 
@@ -548,7 +570,8 @@ def test_aso_public_function():
 
 def test_one_resampling_for_a_report_equals_the_single_tests():
     """resample_languages draws as paired_bootstrap / paired_average_difference do."""
-    from benchmark.stats.estimates import paired_average_difference, paired_bootstrap, resample_languages
+    from benchmark.stats.bootstrap import paired_average_difference, paired_bootstrap
+    from benchmark.stats.language_resamples import resample_languages
 
     rng = np.random.default_rng(7)
     a = {lang: rng.integers(0, 3, size=(3, n, 3)) for lang, n in (("de", 40), ("fr", 25))}

@@ -188,7 +188,8 @@ def bench_statistics(task, source, n_resamples: int, naive_resamples: int, log) 
     """The report's tests on 53 languages x 2 models x 3 seeds vs seqeval per resample."""
     from seqeval.metrics import f1_score
 
-    from benchmark.stats.estimates import holm, resample_languages
+    from benchmark.stats.language_resamples import resample_languages
+    from benchmark.stats.multiple import holm
 
     rng = np.random.default_rng(0)
     languages = source.available_languages(task)

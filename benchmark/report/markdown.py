@@ -33,15 +33,10 @@ from benchmark.results.store import (
     read_result,
     recipe_key_of,
 )
-from benchmark.stats.estimates import (
-    ASO_THRESHOLD,
-    LanguageResamples,
-    almost_stochastic_order,
-    holm,
-    resample_languages,
-    wilcoxon_languages,
-)
+from benchmark.stats.aso import ASO_THRESHOLD, almost_stochastic_order
 from benchmark.stats.intervals import MEASURED_COVERAGE, METHOD, SeedInterval, seed_interval
+from benchmark.stats.language_resamples import LanguageResamples, resample_languages
+from benchmark.stats.multiple import holm, wilcoxon_languages
 
 LOW_POWER_SENTENCES = 150  # WikiANN's smallest test splits hold 100 sentences
 FEW_SEEDS = 5  # below this the report warns that seed variance rests on few fine-tunes

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.stats.estimates import resample_languages
 from benchmark.stats.intervals import seed_interval
+from benchmark.stats.language_resamples import resample_languages
 
 MEAN_GOLD = 1.5  # entities per test sentence
 FALSE_POSITIVES = 0.5  # expected false positives per gold entity
