@@ -61,6 +61,7 @@ def progress_options(command):
 
 
 def comma_list(_ctx, _param, value):
+    """Click callback for a comma-separated option: "en, de" gives ("en", "de")."""
     return tuple(v.strip() for v in value.split(",") if v.strip()) if value else value
 
 
