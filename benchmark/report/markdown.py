@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -24,6 +23,7 @@ import numpy as np
 from benchmark.data.tasks import get_task
 from benchmark.errors import XbenchError
 from benchmark.report.import_notes import import_notes
+from benchmark.report.reference import default_reference, read_reference
 from benchmark.results.store import (
     AS_GIVEN,
     IMPORTED,
@@ -45,15 +45,6 @@ from benchmark.stats.intervals import MEASURED_COVERAGE, METHOD, SeedInterval, s
 
 LOW_POWER_SENTENCES = 150  # WikiANN's smallest test splits hold 100 sentences
 FEW_SEEDS = 5  # below this the report warns that seed variance rests on few fine-tunes
-REFERENCE_ENV = "XBENCH_REFERENCE"
-
-
-def default_reference(name: str = "rahimi2019.csv") -> Path:
-    """A task's published numbers (``reference:`` in its task file), where the project's ``shared/``
-    folder puts them; ``$XBENCH_REFERENCE`` overrides."""
-    if os.environ.get(REFERENCE_ENV):
-        return Path(os.environ[REFERENCE_ENV])
-    return Path(__file__).resolve().parents[3] / "shared" / "reference" / name
 
 
 @dataclass
@@ -187,42 +178,6 @@ def load_counts(group: Group, languages: list[str], progress=None) -> dict[str, 
         raise XbenchError(f"models were scored on different test sentences for {', '.join(uneven)} "
                           "(mixed --test-limit?); a paired comparison needs the same sentences")
     return counts
-
-
-def read_reference(path: Path, required: bool = False) -> dict[str, float]:
-    """Published F1 (%) per language from a CSV with columns ``lang,en_to_x``; {} when the default
-    file is absent. A file given by hand that is missing or malformed is one clear line."""
-    import math
-
-    if not path.is_file():
-        if required:
-            raise XbenchError(f"--reference {path}: no such file")
-        return {}
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise XbenchError(f"{path}: reference file is not UTF-8 text; save it as a UTF-8 CSV with columns "
-                          "lang,en_to_x") from None
-    except OSError as err:
-        raise XbenchError(f"{path}: cannot read the reference file ({err.strerror})") from None
-    reader = csv.DictReader(io.StringIO(text))
-    columns = reader.fieldnames or []
-    if not {"lang", "en_to_x"} <= set(columns):
-        raise XbenchError(f"{path}: a reference file needs the columns lang,en_to_x; its header is "
-                          f"{','.join(columns) or '(empty)'}")
-    reference = {}
-    for row in reader:
-        value = (row.get("en_to_x") or "").strip()
-        if not value:
-            continue
-        try:
-            number = float(value)
-        except ValueError:
-            number = float("nan")
-        if not math.isfinite(number) or not 0 <= number <= 100:
-            raise XbenchError(f"{path}:{reader.line_num}: en_to_x {value!r} is not an F1 in % (a number from 0 to 100)")
-        reference[row["lang"]] = number
-    return reference
 
 
 @dataclass
