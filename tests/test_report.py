@@ -155,7 +155,7 @@ def test_edited_result_fails_its_checksum_and_is_skipped(golden, tmp_path):
 
 def test_recipes_never_share_a_table(tmp_path):
     """A quick and an xtreme run of one model are two groups, never one leaderboard."""
-    from benchmark.report.markdown import load_groups
+    from benchmark.report.groups import load_groups
     from benchmark.results.store import recipe_key
 
     fabricate_run(tmp_path, "m", 1, 0.8)
