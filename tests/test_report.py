@@ -287,7 +287,7 @@ def test_unseen_in_pretraining_reads_three_letter_codes_through_the_task():
     """MasakhaNER names Swahili `swa`; XLM-R's stored pretraining set says `sw`: seen, not unseen."""
     from benchmark.data.tasks import get_task
     from benchmark.models.registry import registry
-    from benchmark.report.markdown import unseen_in_pretraining
+    from benchmark.report.analysis import unseen_in_pretraining
 
     xlmr = set(registry()[1]["xlmr100"])
     task = get_task("masakhaner2-transfer")

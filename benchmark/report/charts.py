@@ -68,7 +68,7 @@ def _layout(an):
 
 
 def _tick_label(an, lang: str) -> str:
-    from benchmark.report.markdown import LOW_POWER_SENTENCES
+    from benchmark.report.analysis import LOW_POWER_SENTENCES
 
     return lang + ("*" if an.n_sentences[lang] <= LOW_POWER_SENTENCES else "")
 
@@ -149,7 +149,7 @@ def per_language_chart(an, folder: Path, name: str) -> None:
 
 
 def _recipe_words(group) -> str:
-    from benchmark.report.markdown import recipe_label
+    from benchmark.report.analysis import recipe_label
 
     return recipe_label(group)
 
