@@ -551,8 +551,8 @@ def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference,
     says how to recompute it; the report goes on with the rest.
     """
     from benchmark.folders import check_writable_folder
-    from benchmark.report.markdown import write_reports
     from benchmark.report.reference import read_reference
+    from benchmark.report.write import write_reports
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in chosen if f not in ("md", "csv", "json", "parquet")]
