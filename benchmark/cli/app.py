@@ -590,7 +590,7 @@ def compare(model_a, model_b, results_dir, task_name, source, resamples, alpha, 
     Ends with the count "A better on K of L languages" at the corrected level.
     """
 
-    from benchmark.report.markdown import compare_table
+    from benchmark.report.compare import compare_table
 
     click.echo(compare_table(Path(setting("results_dir", results_dir)), model_a, model_b, task_name, source,
                              resamples, seed, alpha))
