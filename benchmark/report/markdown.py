@@ -51,6 +51,29 @@ def coverage_sentence() -> str:
                      for k, (average, single) in sorted(MEASURED_COVERAGE.items()))
 
 
+def _has_xtreme_style(an: Analysis) -> bool:
+    """Whether the report shows an XTREME-style average (source included) beside the zero-shot one.
+
+    Without the source's own test split an "XTREME-style" average would repeat the zero-shot one
+    under a name that says the source is in it: leave it out. An in-language group (every language
+    trained on its own data) has one average only."""
+    return bool(an.in_language) and an.group.source != IN_LANGUAGE
+
+
+def _average_columns(an: Analysis) -> list[tuple[str, str]]:
+    """The leaderboard's average columns: (header, key in ``an.averages``), the same for the header
+    line and every row."""
+    if an.group.source == IN_LANGUAGE:  # one average: every language is in-language
+        return [(f"average over {counted(len(an.languages), 'language')} (95% CI)", "xtreme")]
+    zero_shot = (f"zero-shot average over {counted(len(an.zero_shot), 'language')} (95% CI)" if an.zero_shot
+                 else "zero-shot average (no zero-shot target)")
+    columns = [(zero_shot, "zero_shot")]
+    if _has_xtreme_style(an):
+        columns.append((f"XTREME-style average, source included, {counted(len(an.languages), 'language')} "
+                        "(95% CI)", "xtreme"))
+    return columns
+
+
 def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[str, str]) -> str:
     g = an.group
     task = get_task(g.task)
@@ -72,29 +95,15 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
     lines += ["## Leaderboard", ""]
     board = leaderboard_rows(an)
     source_note = f"in-language ({g.source})" if an.in_language and g.source != IN_LANGUAGE else None
-    headers = ["rank", "model", f"zero-shot average over {counted(len(an.zero_shot), 'language')} (95% CI)",
-               f"XTREME-style average, source included, {counted(len(an.languages), 'language')} (95% CI)"]
-    if not an.zero_shot:
-        headers[2] = "zero-shot average (no zero-shot target)"
-    # Without the source's own test split an "XTREME-style" average would repeat the zero-shot one
-    # under a name that says the source is in it: leave it out.
-    xtreme_style = bool(an.in_language) and g.source != IN_LANGUAGE
-    if g.source == IN_LANGUAGE:  # one average: every language is in-language
-        headers[2:4] = [f"average over {counted(len(an.languages), 'language')} (95% CI)"]
-    elif not xtreme_style:
-        del headers[3]
-    if source_note:
-        headers.append(source_note)
+    xtreme_style = _has_xtreme_style(an)
+    averages = _average_columns(an)
+    headers = ["rank", "model"] + [header for header, _ in averages] + ([source_note] if source_note else [])
     headers.append("seeds")
     body = []
     for r in board:
         m = r["model"]
-        row = [r["rank"], f"**{m}**" if r["rank"] == 1 and len(board) > 1 else m,
-               _ci(an.averages[m]["zero_shot"]), _ci(an.averages[m]["xtreme"])]
-        if g.source == IN_LANGUAGE:
-            row[2:4] = [_ci(an.averages[m]["xtreme"])]
-        elif not xtreme_style:
-            del row[3]
+        row = [r["rank"], f"**{m}**" if r["rank"] == 1 and len(board) > 1 else m]
+        row += [_ci(an.averages[m][key]) for _, key in averages]
         if source_note:
             row.append(_plus_minus(an.averages[m]["in_language"]))
         row.append(r["seeds"])
