@@ -75,8 +75,26 @@ def _average_columns(an: Analysis) -> list[tuple[str, str]]:
 
 
 def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[str, str]) -> str:
+    """The whole page, section by section, in the order a reader meets them."""
+    task = get_task(an.group.task)
+    lines = _opening(an)
+    lines += _leaderboard(an)
+    lines += _per_language(an, reference)
+    lines += ["", "## Pictures", ""] + _picture_lines(an, pictures)
+    lines += _per_entity_type(an, task)
+    if an.pair_tests:
+        lines += _pairwise(an)
+    lines += ["", "## What the numbers say", ""] + findings(an, reference, task)
+    notes = import_notes(an.group, an.languages)
+    if notes:
+        lines += [""] + notes
+    lines += ["", "---", "", _footnote(an)]
+    return "\n".join(lines) + "\n"
+
+
+def _opening(an: Analysis) -> list[str]:
+    """Title, what the page is made from, the recipe, and a warning when models have few seeds."""
     g = an.group
-    task = get_task(g.task)
     n_files = sum(len(m.seeds) for m in g.models.values())
     title = (f"# {g.task}: models evaluated as given, no training" if g.recipe == AS_GIVEN
              else f"# {g.task}, {recipe_label(g)}: in-language NER (each language trained on its own data)"
@@ -92,7 +110,13 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
                   + ("With one seed the seed-to-seed variance cannot be estimated: that model's intervals "
                      "cover test-sentence noise only. " if any(an.seeds(m) == 1 for m in an.order) else "")
                   + "Run more seeds (`--seeds 1-5`) for firmer conclusions.", ""]
-    lines += ["## Leaderboard", ""]
+    return lines
+
+
+def _leaderboard(an: Analysis) -> list[str]:
+    """The leaderboard table, what its averages and ranks mean, and what is missing or stale."""
+    g = an.group
+    lines = ["## Leaderboard", ""]
     board = leaderboard_rows(an)
     source_note = f"in-language ({g.source})" if an.in_language and g.source != IN_LANGUAGE else None
     xtreme_style = _has_xtreme_style(an)
@@ -135,7 +159,12 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
         lines += ["", "**Stale scores** (‡): the test data of these scores changed after they were computed; "
                   "they are shown as computed, and `xbench run` with the same options recomputes them:"]
         lines += [f"- {m} seed {seed}: {', '.join(langs)}" for (m, seed), langs in sorted(g.stale.items())]
-    lines += ["", "## Per language", ""]
+    return lines
+
+
+def _per_language(an: Analysis, reference: dict[str, float]) -> list[str]:
+    """The per-language table and the key to its marks."""
+    lines = ["", "## Per language", ""]
     lines.append(_language_table(an, reference))
     lines += ["", "F1 ± h: mean over seeds ± h, the half-width of its 95% interval (the same interval as the "
               "leaderboard's, for one language; the pictures draw the same intervals). † best model, "
@@ -144,43 +173,47 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
               f"{LOW_POWER_SENTENCES} test sentences (low power)."
               + (" Rahimi en→X: Rahimi, Li & Cohn (2019), Fig. 5, whole numbers read off a heatmap (±1-2 points)."
                  if any(lang in reference for lang in an.languages) else "")]
-    lines += ["", "## Pictures", ""]
-    lines += _picture_lines(an, pictures)
-    lines += ["", "## Per entity type", "",
-              "Span F1 (%) per entity type, mean over seeds, from the per-type scores stored in each result; "
-              "the last column is the F1 over all types."]
+    return lines
+
+
+def _per_entity_type(an: Analysis, task) -> list[str]:
+    """One table of per-type F1 for each model, best model first."""
+    lines = ["", "## Per entity type", "",
+             "Span F1 (%) per entity type, mean over seeds, from the per-type scores stored in each result; "
+             "the last column is the F1 over all types."]
     for m in an.order:
         lines += ["", f"### {m}", "", _type_table(an, m, task)]
-    if an.pair_tests:
-        lines += ["", "## Pairwise comparisons", ""]
-        lines.append(_markdown_table(
-            ["A vs B", "A − B average (95% CI)" if g.source == IN_LANGUAGE else "A − B zero-shot average (95% CI)",
-             "p (Holm)"] + (["A − B XTREME-style"] if xtreme_style else []) + ["A better on",
-             "B better on", "Wilcoxon p", "ASO ε_min (seeds A vs B)"],
-            [[f"{r['a']} vs {r['b']}", f"{r['avg_diff']:+.1f} ({r['ci_low']:+.1f} to {r['ci_high']:+.1f})",
-              p_text(r["p_holm"])] + ([f"{r['xtreme_style_diff']:+.1f}"] if xtreme_style else [])
-             + [f"{r['a_better_on']} of {r['languages']}",
-                f"{r['b_better_on']} of {r['languages']}", p_text(r["wilcoxon_p"]),
-                ("–" if r["aso_eps_min"] is None else f"{r['aso_eps_min']:.2f}")
-                + f" ({r['seeds_a']} vs {r['seeds_b']})"]
-             for r in pair_rows(an)], "lrr" + "r" * (5 if xtreme_style else 4)))
-        counts = sorted({an.seeds(m) for m in an.order})
-        per_side = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
-        kind = "" if g.source == IN_LANGUAGE else "zero-shot "
-        lines += ["", f"A better on / B better on: {kind}languages where the difference is significant after "
-                  "Holm correction across them. ASO: almost stochastic order (Dror, Shlomov & Reichart 2019) over "
-                  f"per-seed {kind}averages; A is declared better when ε_min < {ASO_THRESHOLD}, the threshold "
-                  "Ulmer et al. (2022) recommend (Dror et al.'s own boundary is 0.5). ε_min is estimated from the "
-                  f"seeds alone, here {per_side} per model"
-                  + (f"; with fewer than {FEW_SEEDS} per side even ε_min = 0 is weak evidence"
-                     if counts[0] < FEW_SEEDS else "")
-                  + "; the interval and p-value of the average are the firmer test."]
-    lines += ["", "## What the numbers say", ""] + findings(an, reference, task)
-    notes = import_notes(g, an.languages)
-    if notes:
-        lines += [""] + notes
-    lines += ["", "---", "", _footnote(an)]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _pairwise(an: Analysis) -> list[str]:
+    """The table of model pairs and what its tests mean (only where there are two models or more)."""
+    g = an.group
+    xtreme_style = _has_xtreme_style(an)
+    lines = ["", "## Pairwise comparisons", ""]
+    lines.append(_markdown_table(
+        ["A vs B", "A − B average (95% CI)" if g.source == IN_LANGUAGE else "A − B zero-shot average (95% CI)",
+         "p (Holm)"] + (["A − B XTREME-style"] if xtreme_style else []) + ["A better on",
+         "B better on", "Wilcoxon p", "ASO ε_min (seeds A vs B)"],
+        [[f"{r['a']} vs {r['b']}", f"{r['avg_diff']:+.1f} ({r['ci_low']:+.1f} to {r['ci_high']:+.1f})",
+          p_text(r["p_holm"])] + ([f"{r['xtreme_style_diff']:+.1f}"] if xtreme_style else [])
+         + [f"{r['a_better_on']} of {r['languages']}",
+            f"{r['b_better_on']} of {r['languages']}", p_text(r["wilcoxon_p"]),
+            ("–" if r["aso_eps_min"] is None else f"{r['aso_eps_min']:.2f}")
+            + f" ({r['seeds_a']} vs {r['seeds_b']})"]
+         for r in pair_rows(an)], "lrr" + "r" * (5 if xtreme_style else 4)))
+    counts = sorted({an.seeds(m) for m in an.order})
+    per_side = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
+    kind = "" if g.source == IN_LANGUAGE else "zero-shot "
+    lines += ["", f"A better on / B better on: {kind}languages where the difference is significant after "
+              "Holm correction across them. ASO: almost stochastic order (Dror, Shlomov & Reichart 2019) over "
+              f"per-seed {kind}averages; A is declared better when ε_min < {ASO_THRESHOLD}, the threshold "
+              "Ulmer et al. (2022) recommend (Dror et al.'s own boundary is 0.5). ε_min is estimated from the "
+              f"seeds alone, here {per_side} per model"
+              + (f"; with fewer than {FEW_SEEDS} per side even ε_min = 0 is weak evidence"
+                 if counts[0] < FEW_SEEDS else "")
+              + "; the interval and p-value of the average are the firmer test."]
+    return lines
 
 
 def _language_table(an: Analysis, reference: dict[str, float]) -> str:
