@@ -62,7 +62,7 @@ def _layout(an):
         for lang in langs:
             positions.append((x, lang, script))
             x += 1.0
-        boundaries.append(x - 0.5 + 0.5)
+        boundaries.append(x)  # the empty slot between this group and the next
         x += 1.0
     return positions, colours, boundaries[:-1]
 
