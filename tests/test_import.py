@@ -162,7 +162,7 @@ def test_bad_import_is_one_line_exit_2_nothing_written(tmp_path, gold_dir, case,
 
 
 def test_report_works_on_imported_systems(tmp_path, gold_dir):
-    from benchmark.report.markdown import write_reports
+    from benchmark.report.write import write_reports
 
     for system, flip in (("sys-a", 0), ("sys-b", 1)):
         for seed in (1, 2):

@@ -155,7 +155,7 @@ def test_edited_result_fails_its_checksum_and_is_skipped(golden, tmp_path):
 
 def test_recipes_never_share_a_table(tmp_path):
     """A quick and an xtreme run of one model are two groups, never one leaderboard."""
-    from benchmark.report.markdown import load_groups
+    from benchmark.report.groups import load_groups
     from benchmark.results.store import recipe_key
 
     fabricate_run(tmp_path, "m", 1, 0.8)
@@ -287,7 +287,7 @@ def test_unseen_in_pretraining_reads_three_letter_codes_through_the_task():
     """MasakhaNER names Swahili `swa`; XLM-R's stored pretraining set says `sw`: seen, not unseen."""
     from benchmark.data.tasks import get_task
     from benchmark.models.registry import registry
-    from benchmark.report.markdown import unseen_in_pretraining
+    from benchmark.report.analysis import unseen_in_pretraining
 
     xlmr = set(registry()[1]["xlmr100"])
     task = get_task("masakhaner2-transfer")

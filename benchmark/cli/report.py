@@ -48,7 +48,8 @@ def report(results_dir, reports_dir, formats, resamples, alpha, seed, reference,
     says how to recompute it; the report goes on with the rest.
     """
     from benchmark.folders import check_writable_folder
-    from benchmark.report.markdown import read_reference, write_reports
+    from benchmark.report.reference import read_reference
+    from benchmark.report.write import write_reports
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in chosen if f not in ("md", "csv", "json", "parquet")]
@@ -86,7 +87,7 @@ def compare(model_a, model_b, results_dir, task_name, source, resamples, alpha, 
     Ends with the count "A better on K of L languages" at the corrected level.
     """
 
-    from benchmark.report.markdown import compare_table
+    from benchmark.report.compare import compare_table
 
     click.echo(compare_table(Path(setting("results_dir", results_dir)), model_a, model_b, task_name, source,
                              resamples, seed, alpha))

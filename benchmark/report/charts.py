@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from benchmark.report.analysis import LOW_POWER_SENTENCES, recipe_label
+
 SCRIPT_NAMES = {
     "Latn": "Latin", "Cyrl": "Cyrillic", "Arab": "Arabic", "Deva": "Devanagari", "Beng": "Bengali",
     "Grek": "Greek", "Hebr": "Hebrew", "Jpan": "Japanese", "Kore": "Hangul", "Hani": "Han", "Mlym": "Malayalam",
@@ -62,14 +64,12 @@ def _layout(an):
         for lang in langs:
             positions.append((x, lang, script))
             x += 1.0
-        boundaries.append(x - 0.5 + 0.5)
+        boundaries.append(x)  # the empty slot between this group and the next
         x += 1.0
     return positions, colours, boundaries[:-1]
 
 
 def _tick_label(an, lang: str) -> str:
-    from benchmark.report.markdown import LOW_POWER_SENTENCES
-
     return lang + ("*" if an.n_sentences[lang] <= LOW_POWER_SENTENCES else "")
 
 
@@ -134,7 +134,7 @@ def per_language_chart(an, folder: Path, name: str) -> None:
     ax.set_ylabel("span F1 (%): mean over seeds,\nbar: 95% interval")
     ax.grid(axis="y", alpha=0.3)
     g = an.group
-    ax.set_title(f"{g.task}, {_recipe_words(g)}: F1 per target language from {g.source or '?'} "
+    ax.set_title(f"{g.task}, {recipe_label(g)}: F1 per target language from {g.source or '?'} "
                  f"(* at most 150 test sentences)", fontsize=9)
     fig.tight_layout()
     model_handles = [Line2D([], [], marker=mk, color="0.3", linestyle="", markersize=5,
@@ -146,12 +146,6 @@ def per_language_chart(an, folder: Path, name: str) -> None:
     _script_legend(ax, colours, used, loc="upper left", bbox_to_anchor=(1.005, 0.74), ncol=2 if len(used) > 12 else 1)
     _save(fig, folder, name)
     plt.close(fig)
-
-
-def _recipe_words(group) -> str:
-    from benchmark.report.markdown import recipe_label
-
-    return recipe_label(group)
 
 
 def difference_chart(an, a: str, b: str, folder: Path, name: str) -> None:

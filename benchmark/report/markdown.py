@@ -1,462 +1,35 @@
-"""``xbench report`` and ``xbench compare``: leaderboards with seed-honest CIs and corrected tests.
+"""A report's markdown: the page ``xbench report`` writes for one group, from its analysis.
 
-Reads result files only (no model, no data): per-sentence counts from the predictions sidecars
-feed one paired sentence bootstrap per language (:func:`stats.resample_languages`, all seeds
-kept), which :func:`intervals.seed_interval` combines with the spread over seeds into every
-interval and test of the report. The source language's own test split is in-language and kept
-apart; the headline average is over zero-shot targets. Reports are generated, never edited: the
-same results give the same bytes (pictures included).
+Layout only: the numbers come from :mod:`benchmark.report.analysis` and the rows from
+:mod:`benchmark.report.tables`, the same rows the csv/json files hold, rounded here once.
+Reports are generated, never edited: the same results give the same bytes (pictures included).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import os
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from itertools import combinations
-from pathlib import Path
-
 import numpy as np
 
 from benchmark.data.tasks import get_task
-from benchmark.errors import XbenchError
-from benchmark.report.import_notes import import_notes
-from benchmark.results.store import (
-    AS_GIVEN,
-    IMPORTED,
-    IN_LANGUAGE,
-    iter_result_files,
-    read_predictions,
-    read_result,
-    recipe_key_of,
+from benchmark.report.analysis import (
+    FEW_SEEDS,
+    LOW_POWER_SENTENCES,
+    Analysis,
+    recipe_label,
+    recipe_settings,
 )
-from benchmark.stats.aso import ASO_THRESHOLD, almost_stochastic_order
-from benchmark.stats.intervals import MEASURED_COVERAGE, METHOD, SeedInterval, seed_interval
-from benchmark.stats.language_resamples import LanguageResamples, resample_languages
-from benchmark.stats.multiple import holm, wilcoxon_languages
-
-LOW_POWER_SENTENCES = 150  # WikiANN's smallest test splits hold 100 sentences
-FEW_SEEDS = 5  # below this the report warns that seed variance rests on few fine-tunes
-REFERENCE_ENV = "XBENCH_REFERENCE"
-
-
-def default_reference(name: str = "rahimi2019.csv") -> Path:
-    """A task's published numbers (``reference:`` in its task file), where the project's ``shared/``
-    folder puts them; ``$XBENCH_REFERENCE`` overrides."""
-    if os.environ.get(REFERENCE_ENV):
-        return Path(os.environ[REFERENCE_ENV])
-    return Path(__file__).resolve().parents[3] / "shared" / "reference" / name
-
-
-@dataclass
-class ModelRuns:
-    """One model's runs in a report group: seed -> result, with where the results live."""
-
-    name: str
-    results: dict[int, dict] = field(default_factory=dict)
-    paths: dict[int, Path] = field(default_factory=dict)
-
-    @property
-    def seeds(self) -> list[int]:
-        return sorted(self.results)
-
-    def pretraining_languages(self) -> set[str] | None:
-        langs = next(iter(self.results.values()))["model"].get("pretraining_languages")
-        return None if langs is None else set(langs)
-
-
-@dataclass
-class Group:
-    task: str
-    source: str
-    models: dict[str, ModelRuns]
-    seqeval_mode: str
-    recipe: str = ""  # the recipe key: results of different recipes never share a table
-    stale: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # (model, seed) -> stale targets
-
-
-def _skipped(line: str) -> None:
-    """Something damaged is left out of a report or comparison: one line, and the rest goes on."""
-    import sys
-
-    print(f"xbench: skipped {line}", file=sys.stderr)
-
-
-def _readable(results_dir: Path, path: Path) -> tuple[dict, str] | None:
-    """(result, recipe key), leaving out damaged targets; None (and one line) for a damaged file."""
-    from benchmark.results.rerun import rerun_command
-    from benchmark.results.store import sidecar_problem
-
-    try:
-        result, recipe = read_result(path), recipe_key_of(results_dir, path)
-    except XbenchError as err:
-        _skipped(f"{err}")
-        return None
-    for lang in sorted(result["targets"]):
-        problem = sidecar_problem(path, result["targets"][lang])
-        if problem:
-            _skipped(f"{result['model']['name']} seed {result['seed']} on {lang}: {problem}; recompute it with: "
-                     f"{rerun_command(result, results_dir, [lang])}")
-            del result["targets"][lang]
-    return result, recipe
-
-
-def load_groups(results_dir: Path) -> list[Group]:
-    """Result files grouped by (task, recipe, source); mixing seqeval modes in a group is an error."""
-    files = iter_result_files(results_dir)
-    if not files:
-        raise XbenchError(f"no result files under {results_dir}; run `xbench run` first")
-    groups: dict[tuple[str, str, str], Group] = {}
-    for path in files:
-        readable = _readable(results_dir, path)
-        if readable is None:
-            continue
-        result, recipe = readable
-        key = (result["task"], recipe, "+".join(sorted(result["sources"])))
-        group = groups.setdefault(key, Group(key[0], key[2], {}, result["seqeval_mode"], key[1]))
-        if result["seqeval_mode"] != group.seqeval_mode:
-            raise XbenchError(f"{path}: scored in seqeval mode {result['seqeval_mode']!r}, other results of "
-                              f"{key[0]} from {key[2]} in {group.seqeval_mode!r}; scores of different modes "
-                              "cannot be compared")
-        runs = group.models.setdefault(result["model"]["name"], ModelRuns(result["model"]["name"]))
-        runs.results[int(result["seed"])] = result
-        runs.paths[int(result["seed"])] = path
-    if not groups:
-        raise XbenchError(f"no readable result files under {results_dir} (each damaged one is named above)")
-    return [groups[k] for k in sorted(groups)]
-
-
-def mark_stale(group: Group, data_dir: Path | None) -> None:
-    """Note each run's stale scores (test data changed since): the report marks them."""
-    from benchmark.results.staleness import stale_targets
-
-    for m in group.models.values():
-        for seed, result in m.results.items():
-            stale = stale_targets(result, data_dir)
-            if stale:
-                group.stale[(m.name, seed)] = stale
-
-
-def coverage(group: Group) -> tuple[list[str], list[str]]:
-    """(languages every run has, lines saying what some runs lack)."""
-    all_targets = sorted({t for m in group.models.values() for r in m.results.values() for t in r["targets"]})
-    common = [t for t in all_targets
-              if all(t in r["targets"] for m in group.models.values() for r in m.results.values())]
-    missing = []
-    for m in sorted(group.models.values(), key=lambda m: m.name):
-        for seed in m.seeds:
-            lacks = [t for t in all_targets if t not in m.results[seed]["targets"]]
-            if lacks:
-                missing.append(f"{m.name} seed {seed} lacks {len(lacks)} of {len(all_targets)} targets: "
-                               f"{', '.join(lacks)}")
-    seed_counts = {m.name: len(m.seeds) for m in group.models.values()}
-    if len(set(seed_counts.values())) > 1:
-        missing.append("seeds differ between models: " + ", ".join(f"{k} {v}" for k, v in sorted(seed_counts.items())))
-    return common, missing
-
-
-def load_counts(group: Group, languages: list[str], progress=None) -> dict[str, dict[str, np.ndarray]]:
-    """Per-sentence (TP, FP, FN) of every model, language and seed: (n_seeds, n_sentences, 3)."""
-    counts: dict[str, dict[str, np.ndarray]] = {}
-    for m in group.models.values():
-        counts[m.name] = {}
-        for lang in languages:
-            if progress is not None:
-                progress(lang)
-            rows = []
-            for seed in m.seeds:
-                target = m.results[seed]["targets"][lang]
-                sidecar = m.paths[seed].parent / target["predictions"]["file"]
-                rows.append(np.asarray(read_predictions(sidecar, target["predictions"]["sha256"])["counts"],
-                                       dtype=np.int64).reshape(-1, 3))
-            if len({r.shape[0] for r in rows}) != 1:
-                raise XbenchError(f"{m.name} on {lang}: seeds were scored on different numbers of test sentences "
-                                  "(mixed --test-limit?); rerun them alike")
-            counts[m.name][lang] = np.stack(rows)
-    sizes = {lang: {c[lang].shape[1] for c in counts.values()} for lang in languages}
-    uneven = [lang for lang, s in sizes.items() if len(s) > 1]
-    if uneven:
-        raise XbenchError(f"models were scored on different test sentences for {', '.join(uneven)} "
-                          "(mixed --test-limit?); a paired comparison needs the same sentences")
-    return counts
-
-
-def read_reference(path: Path, required: bool = False) -> dict[str, float]:
-    """Published F1 (%) per language from a CSV with columns ``lang,en_to_x``; {} when the default
-    file is absent. A file given by hand that is missing or malformed is one clear line."""
-    import math
-
-    if not path.is_file():
-        if required:
-            raise XbenchError(f"--reference {path}: no such file")
-        return {}
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise XbenchError(f"{path}: reference file is not UTF-8 text; save it as a UTF-8 CSV with columns "
-                          "lang,en_to_x") from None
-    except OSError as err:
-        raise XbenchError(f"{path}: cannot read the reference file ({err.strerror})") from None
-    reader = csv.DictReader(io.StringIO(text))
-    columns = reader.fieldnames or []
-    if not {"lang", "en_to_x"} <= set(columns):
-        raise XbenchError(f"{path}: a reference file needs the columns lang,en_to_x; its header is "
-                          f"{','.join(columns) or '(empty)'}")
-    reference = {}
-    for row in reader:
-        value = (row.get("en_to_x") or "").strip()
-        if not value:
-            continue
-        try:
-            number = float(value)
-        except ValueError:
-            number = float("nan")
-        if not math.isfinite(number) or not 0 <= number <= 100:
-            raise XbenchError(f"{path}:{reader.line_num}: en_to_x {value!r} is not an F1 in % (a number from 0 to 100)")
-        reference[row["lang"]] = number
-    return reference
-
-
-@dataclass
-class Analysis:
-    """Everything a report says about one group, computed once.
-
-    Intervals and tests come from :func:`benchmark.stats.intervals.seed_interval`: per-seed scores for
-    the seed part, one paired sentence bootstrap (all seeds kept) for the sentence part.
-    """
-
-    group: Group
-    languages: list[str]  # every language all runs have
-    in_language: list[str]  # of those, the source language(s): in-language, not zero-shot
-    zero_shot: list[str]
-    missing: list[str]
-    sample: LanguageResamples
-    per_seed_f1: dict[str, dict[str, np.ndarray]]
-    order: list[str]  # models by zero-shot average F1, best first
-    ranks: dict[str, int]
-    averages: dict[str, dict[str, SeedInterval]]  # model -> {"zero_shot", "xtreme", "in_language"}
-    per_language: dict[str, dict[str, SeedInterval]]
-    pair_tests: dict[tuple[str, str], dict]
-    best_marked: dict[str, bool]
-    alpha: float
-    n_sentences: dict[str, int]
-
-    @property
-    def headline(self) -> list[str]:
-        """The languages the headline average is over: zero-shot ones, or all when there are none."""
-        return self.zero_shot or self.languages
-
-    def seeds(self, model: str) -> int:
-        return len(self.group.models[model].seeds)
-
-
-@contextmanager
-def _progress(total: int, desc: str):
-    """Progress on stderr: a bar on a terminal (shown after 1.5 s), elsewhere a plain line every
-    30 s of a long step (no closing line: a quick report prints nothing), nothing with --quiet."""
-    from benchmark.progress import LineProgress, current_mode
-
-    mode = current_mode()
-    if mode == "bars":
-        from tqdm import tqdm
-
-        with tqdm(total=total, desc=desc, unit="lang", leave=False, delay=1.5, dynamic_ncols=True) as bar:
-            yield bar
-    else:
-        yield LineProgress(total, desc, "lang", quiet=mode == "quiet")
-
-
-def analyse(group: Group, n_resamples: int, seed: int, alpha: float) -> Analysis:
-    languages, missing = coverage(group)
-    if not languages:
-        raise XbenchError(f"{group.task} from {group.source}: no target language is common to all runs; "
-                          + "; ".join(missing))
-    sources = set(group.source.split("+")) if group.source else set()
-    if group.source == IN_LANGUAGE:  # each language trained on its own data: every target is in-language
-        sources = set(languages)
-    in_language = [lang for lang in languages if lang in sources]
-    zero_shot = [lang for lang in languages if lang not in sources]
-    with _progress(len(languages) * len(group.models), f"reading {group.task} {group.recipe} predictions") as bar:
-        counts = load_counts(group, languages, progress=lambda _: bar.update())
-    with _progress(len(languages), f"bootstrap {group.task} {group.recipe}") as bar:
-        sample = resample_languages(counts, n_resamples=n_resamples, seed=seed, resample_seeds=False,
-                                    progress=lambda _: bar.update())
-    per_seed = {m: {lang: np.array([_f1(c) for c in counts[m][lang]]) for lang in languages} for m in counts}
-
-    def interval(models: list[str], langs: list[str]) -> SeedInterval:
-        scores = [np.mean([per_seed[m][lang] for lang in langs], axis=0) for m in models]
-        reps = [np.mean([sample.replicates[m][lang] for lang in langs], axis=0) for m in models]
-        return seed_interval(scores, reps[0] if len(reps) == 1 else reps[0] - reps[1], alpha)
-
-    averages = {m: {"zero_shot": interval([m], zero_shot) if zero_shot else None,
-                    "xtreme": interval([m], languages),
-                    "in_language": interval([m], in_language) if in_language else None} for m in counts}
-    headline = zero_shot or languages
-    order = sorted(counts, key=lambda m: (-(averages[m]["zero_shot"] or averages[m]["xtreme"]).estimate, m))
-    per_language = {m: {lang: interval([m], [lang]) for lang in languages} for m in counts}
-    pair_tests: dict[tuple[str, str], dict] = {}
-    for a, b in combinations(order, 2):
-        per_lang = {lang: interval([a, b], [lang]) for lang in languages}
-        holm_p: dict[str, float] = {}
-        for block in (zero_shot, in_language):  # corrected within each row group
-            holm_p.update(zip(block, holm([per_lang[lang].p_value for lang in block]) if block else []))
-        a_better = [lang for lang in headline if holm_p[lang] <= alpha and per_lang[lang].estimate > 0]
-        b_better = [lang for lang in headline if holm_p[lang] <= alpha and per_lang[lang].estimate < 0]
-        seed_avg_a = np.mean([per_seed[a][lang] for lang in headline], axis=0)
-        seed_avg_b = np.mean([per_seed[b][lang] for lang in headline], axis=0)
-        enough_seeds = min(len(seed_avg_a), len(seed_avg_b)) > 1
-        pair_tests[(a, b)] = {
-            "overall": interval([a, b], headline), "xtreme": interval([a, b], languages),
-            "per_language": per_lang, "holm": holm_p, "a_better": a_better, "b_better": b_better,
-            "wilcoxon": wilcoxon_languages([per_lang[lang].estimate for lang in headline]),
-            "aso": almost_stochastic_order(seed_avg_a, seed_avg_b, seed=seed) if enough_seeds else float("nan")}
-    pairs = list(pair_tests)
-    for pair, p in zip(pairs, holm([pair_tests[p]["overall"].p_value for p in pairs]) if pairs else []):
-        pair_tests[pair]["overall_holm"] = float(p)
-    # Rank = 1 + the number of models significantly better on the headline average (Holm over all
-    # pairs): models that no test separates share a rank instead of being ordered by noise.
-    ranks = {m: 1 + sum(1 for (a, b), t in pair_tests.items()
-                        if b == m and t["overall_holm"] <= alpha and t["overall"].estimate > 0) for m in order}
-    best_marked = {}
-    for lang in languages:
-        best = max(order, key=lambda m: per_language[m][lang].estimate)
-        others = [m for m in order if m != best]
-        best_marked[lang] = bool(others) and all(
-            _pair_holm(pair_tests, best, o, lang) <= alpha for o in others)
-    n_sentences = {lang: counts[order[0]][lang].shape[1] for lang in languages}
-    return Analysis(group, languages, in_language, zero_shot, missing, sample, per_seed, order, ranks, averages,
-                    per_language, pair_tests, best_marked, alpha, n_sentences)
-
-
-def _f1(c: np.ndarray) -> float:
-    tp, fp, fn = c.sum(axis=0)
-    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
-
-
-def _pair_holm(tests, a, b, lang) -> float:
-    if (a, b) in tests:
-        return tests[(a, b)]["holm"][lang]
-    return tests[(b, a)]["holm"][lang]
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}"
-
-
-def _count(n: int, noun: str) -> str:
-    """``1 language``, ``3 languages``."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def recipe_label(group: Group) -> str:
-    if group.recipe == AS_GIVEN:
-        return "evaluated as given, no training"
-    if group.recipe == IMPORTED:
-        return "imported predictions"
-    return f"recipe {group.recipe}"
-
-
-def recipe_settings(group: Group) -> str:
-    """The recipe's fields as the result files record them (the same in every file of a group)."""
-    if group.recipe == AS_GIVEN:
-        return ("Each model was evaluated as it was given (already fine-tuned for NER elsewhere); "
-                "xbench trained nothing.")
-    if group.recipe == IMPORTED:
-        return ("Each system's test predictions were made elsewhere and imported with `xbench import`; xbench "
-                "trained and ran nothing, and scored the predictions against the task's test files (see "
-                "Imported predictions below).")
-    recipe = next(iter(next(iter(group.models.values())).results.values())).get("recipe") or {}
-    fields = [f"{k} {v}" for k, v in recipe.items() if k not in ("name", "description")]
-    text = f"Recipe `{group.recipe}`"
-    if recipe.get("description"):
-        text += f": {recipe['description'].rstrip('.')}."
-    return text + (f" Settings: {', '.join(fields)}." if fields else "")
-
-
-def leaderboard_rows(an: Analysis) -> list[dict]:
-    rows = []
-    for m in an.order:
-        zs, xt, il = (an.averages[m][k] for k in ("zero_shot", "xtreme", "in_language"))
-        rows.append({"rank": an.ranks[m], "model": m, "recipe": an.group.recipe,
-                     "zero_shot_f1": None if zs is None else 100 * zs.estimate,
-                     "zero_shot_ci_low": None if zs is None else 100 * zs.ci_low,
-                     "zero_shot_ci_high": None if zs is None else 100 * zs.ci_high,
-                     "zero_shot_languages": len(an.zero_shot),
-                     "xtreme_style_f1": 100 * xt.estimate, "xtreme_style_ci_low": 100 * xt.ci_low,
-                     "xtreme_style_ci_high": 100 * xt.ci_high, "xtreme_style_languages": len(an.languages),
-                     "in_language_f1": None if il is None else 100 * il.estimate, "seeds": an.seeds(m)})
-    return rows
-
-
-def ordered_languages(an: Analysis) -> list[str]:
-    """In-language rows first, then zero-shot targets by the best model's F1."""
-    best = an.order[0]
-    by_score = sorted(an.zero_shot, key=lambda lang: (-an.per_language[best][lang].estimate, lang))
-    return list(an.in_language) + by_score
-
-
-#: The registry's named pretraining sets and the key a task's ``pretrained_in`` uses for each.
-PRETRAINING_CORPORA = {"xlmr100": "xlmr", "mbert104": "mbert"}
-
-
-def unseen_in_pretraining(pretrained: set[str] | None, lang: str, declared: tuple[str, ...]) -> bool:
-    """Whether a model (its stored pretraining languages) never saw target ``lang`` in pretraining.
-
-    The stored sets use WikiANN's codes (ISO 639-1 where there is one: ``sw``, ``xh``), while a task
-    such as MasakhaNER names languages by ISO 639-3 (``swa``, ``xho``); for a model pretrained on
-    one of the registry's named corpora, the task's own ``pretrained_in`` for the language decides.
-    Unknown pretraining (None) or none at all (random weights) marks nothing.
-    """
-    from benchmark.models.registry import registry
-
-    if not pretrained or lang in pretrained:
-        return False
-    _, sets = registry()
-    corpus = next((key for name, key in PRETRAINING_CORPORA.items() if set(sets.get(name, ())) == pretrained), None)
-    return corpus is None or corpus not in declared
-
-
-def language_rows(an: Analysis, reference: dict[str, float]) -> list[dict]:
-    task = get_task(an.group.task)
-    rows = []
-    for lang in ordered_languages(an):
-        info = task.language(lang)
-        row = {"lang": lang, "language": info.name, "script": info.script, "family": info.family,
-               "group": "in-language" if lang in an.in_language else "zero-shot",
-               "test_sentences": an.n_sentences[lang]}
-        best = max(an.order, key=lambda m: an.per_language[m][lang].estimate)
-        for m in an.order:
-            iv = an.per_language[m][lang]
-            row[f"{m} f1"] = 100 * iv.estimate
-            row[f"{m} ci_low"] = 100 * iv.ci_low
-            row[f"{m} ci_high"] = 100 * iv.ci_high
-            row[f"{m} unseen"] = unseen_in_pretraining(an.group.models[m].pretraining_languages(), lang,
-                                                       info.pretrained_in)
-            row[f"{m} best_significant"] = m == best and an.best_marked[lang]
-        row["rahimi_en_to_x"] = reference.get(lang)
-        rows.append(row)
-    return rows
-
-
-PAIR_FIELDS = ["a", "b", "avg_diff", "ci_low", "ci_high", "p", "p_holm", "xtreme_style_diff", "a_better_on",
-               "b_better_on", "languages", "wilcoxon_p", "aso_eps_min", "seeds_a", "seeds_b"]
-
-
-def pair_rows(an: Analysis) -> list[dict]:
-    rows = []
-    for (a, b), t in an.pair_tests.items():
-        o = t["overall"]
-        rows.append({"a": a, "b": b, "avg_diff": 100 * o.estimate, "ci_low": 100 * o.ci_low,
-                     "ci_high": 100 * o.ci_high, "p": o.p_value, "p_holm": t["overall_holm"],
-                     "xtreme_style_diff": 100 * t["xtreme"].estimate,
-                     "a_better_on": len(t["a_better"]), "b_better_on": len(t["b_better"]),
-                     "languages": len(an.headline), "wilcoxon_p": t["wilcoxon"],
-                     "aso_eps_min": None if np.isnan(t["aso"]) else round(t["aso"], 3),
-                     "seeds_a": an.seeds(a), "seeds_b": an.seeds(b)})
-    return rows
+from benchmark.report.findings import findings
+from benchmark.report.formatting import counted, p_text, pct
+from benchmark.report.import_notes import import_notes
+from benchmark.report.tables import (
+    language_rows,
+    leaderboard_rows,
+    ordered_languages,
+    pair_rows,
+    type_scores,
+)
+from benchmark.results.store import AS_GIVEN, IN_LANGUAGE
+from benchmark.stats.aso import ASO_THRESHOLD
+from benchmark.stats.intervals import MEASURED_COVERAGE, METHOD, SeedInterval
 
 
 def _markdown_table(headers: list[str], rows: list[list[str]], align: str) -> str:
@@ -465,20 +38,12 @@ def _markdown_table(headers: list[str], rows: list[list[str]], align: str) -> st
     return "\n".join(out)
 
 
-def _p_phrase(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
-
-
-def _p(p: float) -> str:
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
 def _ci(iv: SeedInterval | None) -> str:
-    return "–" if iv is None else f"{_pct(iv.estimate)} ({_pct(iv.ci_low)}–{_pct(iv.ci_high)})"
+    return "–" if iv is None else f"{pct(iv.estimate)} ({pct(iv.ci_low)}–{pct(iv.ci_high)})"
 
 
 def _plus_minus(iv: SeedInterval) -> str:
-    return f"{_pct(iv.estimate)} ± {_pct(iv.half_width)}"
+    return f"{pct(iv.estimate)} ± {pct(iv.half_width)}"
 
 
 def coverage_sentence() -> str:
@@ -486,16 +51,57 @@ def coverage_sentence() -> str:
                      for k, (average, single) in sorted(MEASURED_COVERAGE.items()))
 
 
+def _has_xtreme_style(an: Analysis) -> bool:
+    """Whether the report shows an XTREME-style average (source included) beside the zero-shot one.
+
+    Without the source's own test split an "XTREME-style" average would repeat the zero-shot one
+    under a name that says the source is in it: leave it out. An in-language group (every language
+    trained on its own data) has one average only."""
+    return bool(an.in_language) and an.group.source != IN_LANGUAGE
+
+
+def _average_columns(an: Analysis) -> list[tuple[str, str]]:
+    """The leaderboard's average columns: (header, key in ``an.averages``), the same for the header
+    line and every row."""
+    if an.group.source == IN_LANGUAGE:  # one average: every language is in-language
+        return [(f"average over {counted(len(an.languages), 'language')} (95% CI)", "xtreme")]
+    zero_shot = (f"zero-shot average over {counted(len(an.zero_shot), 'language')} (95% CI)" if an.zero_shot
+                 else "zero-shot average (no zero-shot target)")
+    columns = [(zero_shot, "zero_shot")]
+    if _has_xtreme_style(an):
+        columns.append((f"XTREME-style average, source included, {counted(len(an.languages), 'language')} "
+                        "(95% CI)", "xtreme"))
+    return columns
+
+
 def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[str, str]) -> str:
+    """The whole page, section by section, in the order a reader meets them."""
+    task = get_task(an.group.task)
+    lines = _opening(an)
+    lines += _leaderboard(an)
+    lines += _per_language(an, reference)
+    lines += ["", "## Pictures", ""] + _picture_lines(an, pictures)
+    lines += _per_entity_type(an, task)
+    if an.pair_tests:
+        lines += _pairwise(an)
+    lines += ["", "## What the numbers say", ""] + findings(an, reference, task)
+    notes = import_notes(an.group, an.languages)
+    if notes:
+        lines += [""] + notes
+    lines += ["", "---", "", _footnote(an)]
+    return "\n".join(lines) + "\n"
+
+
+def _opening(an: Analysis) -> list[str]:
+    """Title, what the page is made from, the recipe, and a warning when models have few seeds."""
     g = an.group
-    task = get_task(g.task)
     n_files = sum(len(m.seeds) for m in g.models.values())
     title = (f"# {g.task}: models evaluated as given, no training" if g.recipe == AS_GIVEN
              else f"# {g.task}, {recipe_label(g)}: in-language NER (each language trained on its own data)"
              if g.source == IN_LANGUAGE
              else f"# {g.task}, {recipe_label(g)}: NER transfer from {g.source}")
     lines = [title, "",
-             f"Generated by `xbench report` from {_count(n_files, 'result file')}; do not edit by hand. "
+             f"Generated by `xbench report` from {counted(n_files, 'result file')}; do not edit by hand. "
              "Span F1 (%) on each target language's test split.", "", recipe_settings(g), ""]
     few = [f"{m} ({an.seeds(m)})" for m in an.order if an.seeds(m) < FEW_SEEDS]
     if few:
@@ -504,32 +110,24 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
                   + ("With one seed the seed-to-seed variance cannot be estimated: that model's intervals "
                      "cover test-sentence noise only. " if any(an.seeds(m) == 1 for m in an.order) else "")
                   + "Run more seeds (`--seeds 1-5`) for firmer conclusions.", ""]
-    lines += ["## Leaderboard", ""]
+    return lines
+
+
+def _leaderboard(an: Analysis) -> list[str]:
+    """The leaderboard table, what its averages and ranks mean, and what is missing or stale."""
+    g = an.group
+    lines = ["## Leaderboard", ""]
     board = leaderboard_rows(an)
     source_note = f"in-language ({g.source})" if an.in_language and g.source != IN_LANGUAGE else None
-    headers = ["rank", "model", f"zero-shot average over {_count(len(an.zero_shot), 'language')} (95% CI)",
-               f"XTREME-style average, source included, {_count(len(an.languages), 'language')} (95% CI)"]
-    if not an.zero_shot:
-        headers[2] = "zero-shot average (no zero-shot target)"
-    # Without the source's own test split an "XTREME-style" average would repeat the zero-shot one
-    # under a name that says the source is in it: leave it out.
-    xtreme_style = bool(an.in_language) and g.source != IN_LANGUAGE
-    if g.source == IN_LANGUAGE:  # one average: every language is in-language
-        headers[2:4] = [f"average over {_count(len(an.languages), 'language')} (95% CI)"]
-    elif not xtreme_style:
-        del headers[3]
-    if source_note:
-        headers.append(source_note)
+    xtreme_style = _has_xtreme_style(an)
+    averages = _average_columns(an)
+    headers = ["rank", "model"] + [header for header, _ in averages] + ([source_note] if source_note else [])
     headers.append("seeds")
     body = []
     for r in board:
         m = r["model"]
-        row = [r["rank"], f"**{m}**" if r["rank"] == 1 and len(board) > 1 else m,
-               _ci(an.averages[m]["zero_shot"]), _ci(an.averages[m]["xtreme"])]
-        if g.source == IN_LANGUAGE:
-            row[2:4] = [_ci(an.averages[m]["xtreme"])]
-        elif not xtreme_style:
-            del row[3]
+        row = [r["rank"], f"**{m}**" if r["rank"] == 1 and len(board) > 1 else m]
+        row += [_ci(an.averages[m][key]) for _, key in averages]
         if source_note:
             row.append(_plus_minus(an.averages[m]["in_language"]))
         row.append(r["seeds"])
@@ -554,14 +152,19 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
             lines.append("Ranks are tie groups: a model's rank is 1 + the number of models significantly better "
                          "on the zero-shot average.")
     if an.missing:
-        lines += ["", f"**Incomplete results.** Averages use only the {_count(len(an.languages), 'language')} "
+        lines += ["", f"**Incomplete results.** Averages use only the {counted(len(an.languages), 'language')} "
                   "every run has:"]
         lines += [f"- {m}" for m in an.missing]
     if g.stale:
         lines += ["", "**Stale scores** (‡): the test data of these scores changed after they were computed; "
                   "they are shown as computed, and `xbench run` with the same options recomputes them:"]
         lines += [f"- {m} seed {seed}: {', '.join(langs)}" for (m, seed), langs in sorted(g.stale.items())]
-    lines += ["", "## Per language", ""]
+    return lines
+
+
+def _per_language(an: Analysis, reference: dict[str, float]) -> list[str]:
+    """The per-language table and the key to its marks."""
+    lines = ["", "## Per language", ""]
     lines.append(_language_table(an, reference))
     lines += ["", "F1 ± h: mean over seeds ± h, the half-width of its 95% interval (the same interval as the "
               "leaderboard's, for one language; the pictures draw the same intervals). † best model, "
@@ -570,43 +173,47 @@ def render_markdown(an: Analysis, reference: dict[str, float], pictures: dict[st
               f"{LOW_POWER_SENTENCES} test sentences (low power)."
               + (" Rahimi en→X: Rahimi, Li & Cohn (2019), Fig. 5, whole numbers read off a heatmap (±1-2 points)."
                  if any(lang in reference for lang in an.languages) else "")]
-    lines += ["", "## Pictures", ""]
-    lines += _picture_lines(an, pictures)
-    lines += ["", "## Per entity type", "",
-              "Span F1 (%) per entity type, mean over seeds, from the per-type scores stored in each result; "
-              "the last column is the F1 over all types."]
+    return lines
+
+
+def _per_entity_type(an: Analysis, task) -> list[str]:
+    """One table of per-type F1 for each model, best model first."""
+    lines = ["", "## Per entity type", "",
+             "Span F1 (%) per entity type, mean over seeds, from the per-type scores stored in each result; "
+             "the last column is the F1 over all types."]
     for m in an.order:
         lines += ["", f"### {m}", "", _type_table(an, m, task)]
-    if an.pair_tests:
-        lines += ["", "## Pairwise comparisons", ""]
-        lines.append(_markdown_table(
-            ["A vs B", "A − B average (95% CI)" if g.source == IN_LANGUAGE else "A − B zero-shot average (95% CI)",
-             "p (Holm)"] + (["A − B XTREME-style"] if xtreme_style else []) + ["A better on",
-             "B better on", "Wilcoxon p", "ASO ε_min (seeds A vs B)"],
-            [[f"{r['a']} vs {r['b']}", f"{r['avg_diff']:+.1f} ({r['ci_low']:+.1f} to {r['ci_high']:+.1f})",
-              _p(r["p_holm"])] + ([f"{r['xtreme_style_diff']:+.1f}"] if xtreme_style else [])
-             + [f"{r['a_better_on']} of {r['languages']}",
-                f"{r['b_better_on']} of {r['languages']}", _p(r["wilcoxon_p"]),
-                ("–" if r["aso_eps_min"] is None else f"{r['aso_eps_min']:.2f}")
-                + f" ({r['seeds_a']} vs {r['seeds_b']})"]
-             for r in pair_rows(an)], "lrr" + "r" * (5 if xtreme_style else 4)))
-        counts = sorted({an.seeds(m) for m in an.order})
-        per_side = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
-        kind = "" if g.source == IN_LANGUAGE else "zero-shot "
-        lines += ["", f"A better on / B better on: {kind}languages where the difference is significant after "
-                  "Holm correction across them. ASO: almost stochastic order (Dror, Shlomov & Reichart 2019) over "
-                  f"per-seed {kind}averages; A is declared better when ε_min < {ASO_THRESHOLD}, the threshold "
-                  "Ulmer et al. (2022) recommend (Dror et al.'s own boundary is 0.5). ε_min is estimated from the "
-                  f"seeds alone, here {per_side} per model"
-                  + (f"; with fewer than {FEW_SEEDS} per side even ε_min = 0 is weak evidence"
-                     if counts[0] < FEW_SEEDS else "")
-                  + "; the interval and p-value of the average are the firmer test."]
-    lines += ["", "## What the numbers say", ""] + findings(an, reference, task)
-    notes = import_notes(g, an.languages)
-    if notes:
-        lines += [""] + notes
-    lines += ["", "---", "", _footnote(an)]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _pairwise(an: Analysis) -> list[str]:
+    """The table of model pairs and what its tests mean (only where there are two models or more)."""
+    g = an.group
+    xtreme_style = _has_xtreme_style(an)
+    lines = ["", "## Pairwise comparisons", ""]
+    lines.append(_markdown_table(
+        ["A vs B", "A − B average (95% CI)" if g.source == IN_LANGUAGE else "A − B zero-shot average (95% CI)",
+         "p (Holm)"] + (["A − B XTREME-style"] if xtreme_style else []) + ["A better on",
+         "B better on", "Wilcoxon p", "ASO ε_min (seeds A vs B)"],
+        [[f"{r['a']} vs {r['b']}", f"{r['avg_diff']:+.1f} ({r['ci_low']:+.1f} to {r['ci_high']:+.1f})",
+          p_text(r["p_holm"])] + ([f"{r['xtreme_style_diff']:+.1f}"] if xtreme_style else [])
+         + [f"{r['a_better_on']} of {r['languages']}",
+            f"{r['b_better_on']} of {r['languages']}", p_text(r["wilcoxon_p"]),
+            ("–" if r["aso_eps_min"] is None else f"{r['aso_eps_min']:.2f}")
+            + f" ({r['seeds_a']} vs {r['seeds_b']})"]
+         for r in pair_rows(an)], "lrr" + "r" * (5 if xtreme_style else 4)))
+    counts = sorted({an.seeds(m) for m in an.order})
+    per_side = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
+    kind = "" if g.source == IN_LANGUAGE else "zero-shot "
+    lines += ["", f"A better on / B better on: {kind}languages where the difference is significant after "
+              "Holm correction across them. ASO: almost stochastic order (Dror, Shlomov & Reichart 2019) over "
+              f"per-seed {kind}averages; A is declared better when ε_min < {ASO_THRESHOLD}, the threshold "
+              "Ulmer et al. (2022) recommend (Dror et al.'s own boundary is 0.5). ε_min is estimated from the "
+              f"seeds alone, here {per_side} per model"
+              + (f"; with fewer than {FEW_SEEDS} per side even ε_min = 0 is weak evidence"
+                 if counts[0] < FEW_SEEDS else "")
+              + "; the interval and p-value of the average are the firmer test."]
+    return lines
 
 
 def _language_table(an: Analysis, reference: dict[str, float]) -> str:
@@ -636,17 +243,6 @@ def _language_table(an: Analysis, reference: dict[str, float]) -> str:
             cells.append("" if r["rahimi_en_to_x"] is None else f"{r['rahimi_en_to_x']:.0f}")
         body.append(cells)
     return _markdown_table(headers, body, "lllr" + "r" * len(an.order) + ("r" if has_reference else ""))
-
-
-def type_scores(an: Analysis, model: str, lang: str) -> dict[str, float]:
-    """Mean over seeds of each type's F1 (%), and ``all``, from the result files."""
-    runs = an.group.models[model]
-    out = {}
-    for kind in get_task(an.group.task).entity_types:
-        values = [runs.results[s]["targets"][lang].get("per_type", {}).get(kind, {}).get("f1") for s in runs.seeds]
-        out[kind] = None if any(v is None for v in values) else 100 * float(np.mean(values))
-    out["all"] = 100 * an.per_language[model][lang].estimate
-    return out
 
 
 def _type_table(an: Analysis, model: str, task) -> str:
@@ -685,68 +281,6 @@ def _picture_lines(an: Analysis, pictures: dict[str, str]) -> list[str]:
     return out
 
 
-def findings(an: Analysis, reference: dict[str, float], task) -> list[str]:
-    """Sentences generated from the analysis: what differs, where, and whether it is significant."""
-    out = []
-    best = an.order[0]
-    head = an.averages[best]["zero_shot"] or an.averages[best]["xtreme"]
-    kind = "zero-shot average" if an.zero_shot else "average"
-    n_head = _count(len(an.headline), "language")
-    if len(an.order) == 1:
-        out.append(f"- **{best}**: {kind} F1 {_pct(head.estimate)} (95% CI {_pct(head.ci_low)}–{_pct(head.ci_high)}) "
-                   f"over {n_head}, from {_count(an.seeds(best), 'seed')}.")
-    else:
-        out.append(f"- **{best}** has the highest {kind} F1 ({_pct(head.estimate)}, 95% CI {_pct(head.ci_low)}–"
-                   f"{_pct(head.ci_high)}) over {n_head}.")
-    for (a, b), t in an.pair_tests.items():
-        o = t["overall"]
-        verdict = "significant" if t["overall_holm"] <= an.alpha else "not significant"
-        diffs = {lang: t["per_language"][lang].estimate for lang in an.headline}
-        top = [lang for lang in sorted(diffs, key=lambda lang: (-diffs[lang], lang)) if diffs[lang] > 0][:5]
-        worse = sorted(t["b_better"], key=lambda lang: diffs[lang])
-        worse_list = f" ({', '.join(worse)})" if 0 < len(worse) <= 10 else ""
-        sentence = (f"- {a} vs {b}: {'+' if o.estimate > 0 else ''}{_pct(o.estimate)} points on the {kind} "
-                    f"(95% CI {_pct(o.ci_low)} to {_pct(o.ci_high)}; {verdict} after Holm, "
-                    f"p {_p_phrase(t['overall_holm'])}); {a} is significantly better on {len(t['a_better'])} of "
-                    f"{n_head} and worse on {len(t['b_better'])}{worse_list}.")
-        if top:
-            sentence += " Largest gains: " + ", ".join(f"{lang} ({_pct(diffs[lang])})" for lang in top) + "."
-        latin = [lang for lang in an.headline if task.language(lang).script == "Latn"]
-        other = [lang for lang in an.headline if task.language(lang).known and task.language(lang).script != "Latn"]
-        if latin and other:
-            other_sig = sum(1 for lang in t["a_better"] if lang in other)
-            sentence += (f" Mean difference on Latin-script languages {_pct(float(np.mean([diffs[x] for x in latin])))}"
-                         f", on other scripts {_pct(float(np.mean([diffs[x] for x in other])))} ({a} significantly "
-                         f"better on {other_sig} of {_count(len(other), 'non-Latin-script language')}).")
-        out.append(sentence)
-    shared = [lang for lang in an.zero_shot if lang in reference]
-    if shared:
-        # The reference holds whole numbers read off a heatmap: gaps are whole numbers too.
-        gaps = {lang: round(100 * an.per_language[best][lang].estimate) - round(reference[lang]) for lang in shared}
-        above = sorted((lang for lang in shared if gaps[lang] > 0), key=lambda lang: (-gaps[lang], lang))
-        below = sorted((lang for lang in shared if gaps[lang] <= 0), key=lambda lang: (gaps[lang], lang))
-        sentence = (f"- Against Rahimi et al. (2019)'s English-to-X BiLSTM-CRF with MUSE embeddings (a different, "
-                    f"pre-transformer system, shown for orientation; its figures are whole numbers read off a "
-                    f"heatmap, so gaps are given to the whole point): {best} is higher on {len(above)} of "
-                    f"{_count(len(shared), 'shared language')}, by {float(np.mean(list(gaps.values()))):+.0f} points "
-                    "on average")
-        if above:
-            sentence += "; most above on " + ", ".join(f"{lang} ({gaps[lang]:+d})" for lang in above[:3])
-        if below:
-            sentence += "; not above on " + ", ".join(f"{lang} ({gaps[lang]:+d})" for lang in below[:10])
-            sentence += f" and {len(below) - 10} more" if len(below) > 10 else ""
-        out.append(sentence + ".")
-    low = [lang for lang in an.headline if an.n_sentences[lang] <= LOW_POWER_SENTENCES]
-    if low:
-        out.append(f"- {_count(len(low), 'language')} {'has' if len(low) == 1 else 'have'} at most "
-                   f"{LOW_POWER_SENTENCES} test sentences ({', '.join(low)}): differences there rarely reach "
-                   "significance.")
-    unknown = [lang for lang in an.languages if not task.language(lang).known]
-    if unknown:
-        out.append(f"- Not declared by task {task.name} (unknown language, script unknown): {', '.join(unknown)}.")
-    return out
-
-
 def _footnote(an: Analysis) -> str:
     seeds = "; ".join(f"{m}: {', '.join(map(str, an.group.models[m].seeds))}" for m in an.order)
     return (f"Method: {METHOD} ({an.sample.n_resamples:,} resamples of the test sentences, paired across models, "
@@ -756,159 +290,3 @@ def _footnote(an: Analysis) -> str:
             f"correction at alpha = {an.alpha} across languages within a row group (per-language markers, K-of-L "
             f"counts) and across model pairs (ranks, average tests). Seeds: {seeds}. F1: seqeval, mode "
             f"{an.group.seqeval_mode} (conlleval-compatible span matching).")
-
-
-def long_rows(group: Group) -> list[dict]:
-    """One row per model x recipe x source x seed x target x entity type (and ``all``): P, R, F1, support."""
-    rows = []
-    sources = set(group.source.split("+")) if group.source else set()
-    for model in sorted(group.models):
-        runs = group.models[model]
-        for seed in runs.seeds:
-            for lang, target in sorted(runs.results[seed]["targets"].items()):
-                base = {"task": group.task, "model": model, "recipe": group.recipe, "source": group.source,
-                        "seed": seed, "target": lang, "in_language": lang in sources or group.source == IN_LANGUAGE,
-                        "test_sha256": target.get("test_sha256"), "test_sentences": target.get("n_sentences")}
-                per_type = target.get("per_type", {})
-                support = sum(int(v.get("support", 0)) for v in per_type.values()) if per_type else None
-                rows.append({**base, "type": "all", "precision": target.get("precision"),
-                             "recall": target.get("recall"), "f1": target.get("f1"), "support": support})
-                for kind in sorted(per_type):
-                    scores = per_type[kind]
-                    rows.append({**base, "type": kind, "precision": scores.get("precision"),
-                                 "recall": scores.get("recall"), "f1": scores.get("f1"),
-                                 "support": scores.get("support")})
-    return rows
-
-
-LONG_FIELDS = ["task", "model", "recipe", "source", "seed", "target", "in_language", "type", "precision", "recall",
-               "f1", "support", "test_sha256", "test_sentences"]
-
-
-def write_reports(results_dir: Path, reports_dir: Path, formats: tuple[str, ...], n_resamples: int, seed: int,
-                  alpha: float, reference_path: Path | None = None, data_dir: Path | None = None,
-                  reference_required: bool = False) -> list[Path]:
-    """``reference_path`` (a CSV given on the command line) is shown beside every report; without it
-    a report shows the reference its task file names, if any."""
-    from benchmark.report.charts import render_pictures
-
-    given = read_reference(reference_path, required=reference_required) if reference_path else None
-    written = []
-    for group in load_groups(results_dir):
-        mark_stale(group, data_dir)
-        declared = get_task(group.task).reference
-        reference = given if given is not None else (
-            read_reference(default_reference(declared)) if declared else {})
-        an = analyse(group, n_resamples, seed, alpha)
-        stem = f"{group.task}-{group.recipe}-{group.source}" if group.source else f"{group.task}-{group.recipe}"
-        reports_dir.mkdir(parents=True, exist_ok=True)
-        # Rows hold full precision, so that the markdown rounds once (as the findings do); the
-        # files round F1 figures to 2 decimals.
-        tables = {"leaderboard": _rounded(leaderboard_rows(an)), "languages": _rounded(language_rows(an, reference)),
-                  "pairs": _rounded(pair_rows(an))}
-        if "md" in formats:
-            pictures = render_pictures(an, reports_dir, stem)
-            for name in pictures.values():
-                written += [reports_dir / f"{name}.png", reports_dir / f"{name}.svg"]
-            (reports_dir / f"{stem}.md").write_text(render_markdown(an, reference, pictures), encoding="utf-8")
-            written.insert(0, reports_dir / f"{stem}.md")
-        long = long_rows(group)
-        if "json" in formats:
-            payload = {"task": group.task, "recipe": group.recipe, "source": group.source, "languages": an.languages,
-                       "zero_shot": an.zero_shot, "in_language": an.in_language, "missing": an.missing,
-                       "interval_method": METHOD, **tables}
-            if group.stale:
-                payload["stale"] = {f"{m} seed {seed}": langs for (m, seed), langs in sorted(group.stale.items())}
-            (reports_dir / f"{stem}.json").write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n",
-                                                      encoding="utf-8")
-            (reports_dir / f"{stem}-scores.json").write_text(json.dumps(long, indent=0, ensure_ascii=False) + "\n",
-                                                             encoding="utf-8")
-            written += [reports_dir / f"{stem}.json", reports_dir / f"{stem}-scores.json"]
-        if "csv" in formats:
-            fields = {"pairs": PAIR_FIELDS}
-            for name, rows in tables.items():
-                path = reports_dir / f"{stem}-{name}.csv"
-                path.write_text(_csv(rows, fields.get(name)), encoding="utf-8")
-                written.append(path)
-            (reports_dir / f"{stem}-scores.csv").write_text(_csv(long, LONG_FIELDS), encoding="utf-8")
-            written.append(reports_dir / f"{stem}-scores.csv")
-        if "parquet" in formats:
-            written.append(_write_parquet(long, reports_dir / f"{stem}-scores.parquet"))
-    return written
-
-
-def _write_parquet(rows: list[dict], path: Path) -> Path:
-    try:
-        import pandas as pd
-    except ImportError:
-        raise XbenchError("--format parquet needs pandas and pyarrow (pip install pandas pyarrow)") from None
-    frame = pd.DataFrame(rows, columns=LONG_FIELDS)
-    try:
-        frame.to_parquet(path, index=False)
-    except ImportError as err:
-        raise XbenchError(f"--format parquet: {err}") from None
-    return path
-
-
-def _rounded(rows: list[dict]) -> list[dict]:
-    """F1 figures (in %) to 2 decimals for the csv/json files; p-values and counts as they are."""
-    keep = ("p", "p_holm", "wilcoxon_p", "aso_eps_min")
-    return [{k: round(v, 2) if isinstance(v, float) and k not in keep else v for k, v in row.items()}
-            for row in rows]
-
-
-def _csv(rows: list[dict], fieldnames: list[str] | None = None) -> str:
-    """CSV with a header line, also when there are no rows (pandas reads it as an empty table)."""
-    fieldnames = fieldnames or (list(rows[0]) if rows else [])
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def compare_table(results_dir: Path, model_a: str, model_b: str, task: str | None, source: str | None,
-                  n_resamples: int, seed: int, alpha: float) -> str:
-    from tabulate import tabulate
-
-    if model_a == model_b:
-        raise XbenchError(f"compare needs two different models; both are {model_a!r}")
-    every = load_groups(results_dir)
-    groups = [g for g in every if model_a in g.models and model_b in g.models
-              and (task is None or g.task == task) and (source is None or g.source == source)]
-    if not groups:
-        known = sorted({m for g in every for m in g.models})
-        raise XbenchError(f"no results hold both {model_a!r} and {model_b!r} (models with results: "
-                          f"{', '.join(known)})")
-    out = []
-    for g in groups:
-        sub = Group(g.task, g.source, {m: g.models[m] for m in (model_a, model_b)}, g.seqeval_mode, g.recipe)
-        an = analyse(sub, n_resamples, seed, alpha)
-        key = (model_a, model_b) if (model_a, model_b) in an.pair_tests else (model_b, model_a)
-        t = an.pair_tests[key]
-        sign = 1 if key == (model_a, model_b) else -1
-        rows = []
-        for lang in ordered_languages(an):
-            c = t["per_language"][lang]
-            lo, hi = sorted((sign * c.ci_low, sign * c.ci_high))
-            rows.append([lang + (" (in-language)" if lang in an.in_language else ""),
-                         _pct(an.per_language[model_a][lang].estimate), _pct(an.per_language[model_b][lang].estimate),
-                         f"{100 * sign * c.estimate:+.2f}", f"[{100 * lo:+.2f}, {100 * hi:+.2f}]", _p(c.p_value),
-                         _p(t["holm"][lang]), "*" if t["holm"][lang] <= alpha else ""])
-        a_wins, b_wins = ((len(t["a_better"]), len(t["b_better"])) if sign == 1
-                          else (len(t["b_better"]), len(t["a_better"])))
-        o = t["overall"]
-        lo, hi = sorted((sign * o.ci_low, sign * o.ci_high))
-        kind = "zero-shot average" if an.zero_shot else "average"
-        out.append(f"{g.task} ({recipe_label(g)}) from {g.source}: {model_a} (A) vs {model_b} (B), "
-                   f"{_count(len(an.headline), 'zero-shot language' if an.zero_shot else 'language')}\n"
-                   + tabulate(rows, headers=["lang", "A F1", "B F1", "A−B", "95% CI", "p", "p Holm", "sig"],
-                              disable_numparse=True, colalign=("left",) + ("right",) * 7)
-                   + f"\n\n{kind} A−B {100 * sign * o.estimate:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}], "
-                   f"p {_p(o.p_value)}; "
-                   f"A better on {a_wins} of {_count(len(an.headline), 'language')}, B better on {b_wins} "
-                   f"(Holm, alpha {alpha}; {METHOD}, {n_resamples:,} resamples; seeds A {an.seeds(model_a)}, "
-                   f"B {an.seeds(model_b)})")
-        if an.missing:
-            out.append("incomplete: " + "; ".join(an.missing))
-    return "\n\n".join(out)
