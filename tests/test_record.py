@@ -43,7 +43,8 @@ def test_written_and_read_again_it_is_the_same_object(tmp_path):
 
 
 def test_an_imported_result_has_no_training_fields():
-    result = Result(kind=KIND_IMPORTED, task="t", task_version=1, identity={}, model={"name": "s"}, sources=["in-language"],
+    result = Result(kind=KIND_IMPORTED, task="t", task_version=1, identity={}, model={"name": "s"},
+                    sources=["in-language"],
                     seed=1, recipe=None, seqeval_mode="conlleval", imported={"files": {}})
     assert not {"config", "training", "warnings"} & set(result.as_dict())
 
